@@ -1,0 +1,154 @@
+"""The bytes of a ledger entry: RFC 8785 canonical JSON of all its fields.
+
+Pure code (no Django). Used by the write path; verifiers only hash and parse the bytes.
+"""
+
+import math
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import rfc8785
+
+from auditreg.errors import DomainError
+
+GENESIS_PREV = "0" * 64
+KIND_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
+SUBJECT_PATTERN = re.compile(r"^[a-z][a-z0-9_-]*:[!-~]+$")
+ACTOR_ID_PATTERN = re.compile(r"^[a-z][a-z0-9_-]*:[!-~]+$")
+MAX_SUBJECT = 200
+MAX_ACTOR_ID = 200
+MAX_PAYLOAD_BYTES = 1_000_000
+# I-JSON (RFC 7493) integers: exactly representable in every JSON parser.
+MAX_SAFE_INTEGER = 2**53 - 1
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who caused an entry: a person (`user:alice`) or a machine (`service:trainer`)."""
+
+    id: str
+    name: str
+
+    def as_json(self) -> dict[str, str]:
+        return {"id": self.id, "name": self.name}
+
+    @classmethod
+    def system(cls) -> "Actor":
+        return cls(id="system:auditreg", name="auditreg")
+
+
+def format_time(moment: datetime) -> str:
+    """RFC 3339 UTC with microseconds, fixed width, so strings compare as times do."""
+    if moment.tzinfo is None:
+        raise DomainError("recorded time must be timezone-aware")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def entry_bytes(
+    *,
+    seq: int,
+    time: datetime,
+    kind: str,
+    subject: str,
+    actor: Actor,
+    payload: dict[str, Any],
+    prev: str,
+) -> bytes:
+    """The canonical bytes of one entry; its hash is merkle.leaf_hash of these bytes."""
+    check_kind(kind)
+    check_subject(subject)
+    check_actor(actor)
+    check_payload(payload)
+    document = {
+        "actor": actor.as_json(),
+        "kind": kind,
+        "payload": payload,
+        "prev": prev,
+        "seq": seq,
+        "subject": subject,
+        "time": format_time(time),
+    }
+    data: bytes = rfc8785.dumps(document)
+    if len(data) > MAX_PAYLOAD_BYTES:
+        raise DomainError(f"ledger entry is {len(data)} bytes; at most {MAX_PAYLOAD_BYTES} allowed")
+    return data
+
+
+def check_kind(kind: str) -> None:
+    if not isinstance(kind, str) or len(kind) > 64 or not KIND_PATTERN.match(kind):
+        raise DomainError(
+            f"ledger kind {kind!r} is not valid: use dotted lower-case words such as "
+            "'version.registered' (at most 64 characters)"
+        )
+
+
+def check_subject(subject: str) -> None:
+    if (
+        not isinstance(subject, str)
+        or len(subject) > MAX_SUBJECT
+        or not SUBJECT_PATTERN.match(subject)
+    ):
+        raise DomainError(
+            f"ledger subject {subject!r} is not valid: use a URN-like 'type:id' without spaces "
+            f"such as 'model:credit-pd/3' (at most {MAX_SUBJECT} characters)"
+        )
+
+
+def check_actor(actor: Actor) -> None:
+    if not isinstance(actor, Actor):
+        raise DomainError("ledger actor must be an Actor")
+    if len(actor.id) > MAX_ACTOR_ID or not ACTOR_ID_PATTERN.match(actor.id):
+        raise DomainError(f"actor id {actor.id!r} is not valid: use 'user:NAME' or 'service:NAME'")
+    if not isinstance(actor.name, str) or not actor.name.strip() or len(actor.name) > 200:
+        raise DomainError("actor display name must be a non-empty string of at most 200 characters")
+    _check_string(actor.name, "actor name")
+
+
+def check_payload(payload: object) -> None:
+    """Payloads are JSON objects of JSON-native values only (RFC 8785 / I-JSON domain)."""
+    if not isinstance(payload, dict):
+        raise DomainError(f"ledger payload must be a JSON object, not {type(payload).__name__}")
+    _check_value(payload, "payload")
+
+
+def _check_value(value: object, path: str) -> None:
+    if value is None or isinstance(value, bool):
+        return
+    if isinstance(value, int):
+        if abs(value) > MAX_SAFE_INTEGER:
+            raise DomainError(
+                f"{path}: integer {value} is outside the exact JSON range (±2^53−1); "
+                "send it as a decimal string"
+            )
+        return
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise DomainError(f"{path}: {value} is not a JSON number")
+        return
+    if isinstance(value, str):
+        _check_string(value, path)
+        return
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_value(item, f"{path}[{index}]")
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise DomainError(f"{path}: object keys must be strings, not {key!r}")
+            _check_string(key, path)
+            _check_value(item, f"{path}.{key}")
+        return
+    raise DomainError(
+        f"{path}: {type(value).__name__} is not a JSON-native value "
+        "(use objects, arrays, strings, numbers, true/false/null; decimals and times as strings)"
+    )
+
+
+def _check_string(value: str, path: str) -> None:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise DomainError(f"{path}: string is not valid Unicode (lone surrogate)") from None

@@ -218,9 +218,7 @@ def test_consistency_proof_matches_the_published_proof(
 
 
 @pytest.mark.parametrize(("size1", "size2", "expected"), CONSISTENCY_PROOFS)
-def test_published_consistency_proof_verifies(
-    size1: int, size2: int, expected: list[str]
-) -> None:
+def test_published_consistency_proof_verifies(size1: int, size2: int, expected: list[str]) -> None:
     root1, root2 = bytes.fromhex(ROOTS[size1]), bytes.fromhex(ROOTS[size2])
     assert verify_consistency(size1, size2, root1, root2, unhex(expected))
 
@@ -320,9 +318,7 @@ def test_single_leaf_tree_proves_inclusion_only_for_its_own_root_and_leaf() -> N
 
 
 @pytest.mark.parametrize(("index", "size"), [(0, 0), (0, 1), (1, 0), (2, 1)])
-def test_empty_proof_with_a_mismatched_or_malformed_root_is_rejected(
-    index: int, size: int
-) -> None:
+def test_empty_proof_with_a_mismatched_or_malformed_root_is_rejected(index: int, size: int) -> None:
     # TestVerifyInclusion's probes: none of these pairs a leaf with its own root.
     empty_root = root_hash([])
     assert not verify_inclusion(SOME_HASH, index, size, [], b"")

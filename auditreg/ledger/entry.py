@@ -46,6 +46,65 @@ def format_time(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+@dataclass(frozen=True)
+class Draft:
+    """An entry's validated fields, canonicalized before the chain is locked.
+
+    Canonical JSON is compositional (RFC 8785 §3.2: members sorted by name, each value
+    canonicalized on its own), so the slow part, canonicalizing the payload, happens here,
+    outside the append lock; `seal` only splices in seq, time and prev.
+    """
+
+    head: bytes  # canonical `"actor":…,"kind":…,"payload":…`
+    subject: bytes  # canonical JSON string
+
+    def seal(self, *, seq: int, time: datetime, prev: str) -> bytes:
+        """The entry's canonical bytes: {actor, kind, payload, prev, seq, subject, time}."""
+        return b"".join(
+            (
+                b"{",
+                self.head,
+                b',"prev":',
+                rfc8785.dumps(prev),
+                b',"seq":',
+                rfc8785.dumps(seq),
+                b',"subject":',
+                self.subject,
+                b',"time":',
+                rfc8785.dumps(format_time(time)),
+                b"}",
+            )
+        )
+
+
+def draft(*, kind: str, subject: str, actor: Actor, payload: dict[str, Any]) -> Draft:
+    """Validate an entry's fields; raise DomainError naming what is wrong."""
+    check_kind(kind)
+    check_subject(subject)
+    check_actor(actor)
+    check_payload(payload)
+    try:
+        payload_bytes = rfc8785.dumps(payload)
+    except rfc8785.CanonicalizationError as exc:
+        raise DomainError(f"payload cannot be canonicalized: {exc}") from None
+    if len(payload_bytes) > MAX_PAYLOAD_BYTES:
+        raise DomainError(
+            f"payload is {len(payload_bytes)} bytes of canonical JSON; at most "
+            f"{MAX_PAYLOAD_BYTES} allowed"
+        )
+    head = b"".join(
+        (
+            b'"actor":',
+            rfc8785.dumps(actor.as_json()),
+            b',"kind":',
+            rfc8785.dumps(kind),
+            b',"payload":',
+            payload_bytes,
+        )
+    )
+    return Draft(head=head, subject=rfc8785.dumps(subject))
+
+
 def entry_bytes(
     *,
     seq: int,
@@ -57,23 +116,9 @@ def entry_bytes(
     prev: str,
 ) -> bytes:
     """The canonical bytes of one entry; its hash is merkle.leaf_hash of these bytes."""
-    check_kind(kind)
-    check_subject(subject)
-    check_actor(actor)
-    check_payload(payload)
-    document = {
-        "actor": actor.as_json(),
-        "kind": kind,
-        "payload": payload,
-        "prev": prev,
-        "seq": seq,
-        "subject": subject,
-        "time": format_time(time),
-    }
-    data: bytes = rfc8785.dumps(document)
-    if len(data) > MAX_PAYLOAD_BYTES:
-        raise DomainError(f"ledger entry is {len(data)} bytes; at most {MAX_PAYLOAD_BYTES} allowed")
-    return data
+    return draft(kind=kind, subject=subject, actor=actor, payload=payload).seal(
+        seq=seq, time=time, prev=prev
+    )
 
 
 def check_kind(kind: str) -> None:

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from auditreg.errors import DomainError
 from auditreg.ledger import merkle, subtrees
-from auditreg.ledger.entry import GENESIS_PREV, Actor, entry_bytes
+from auditreg.ledger.entry import GENESIS_PREV, Actor, draft
 from auditreg.ledger.keys import load_signer
 from auditreg.ledger.models import Checkpoint, Entry
 from auditreg.ledger.note import Checkpoint as CheckpointNote
@@ -31,6 +31,7 @@ def append(*, kind: str, subject: str, payload: dict[str, Any], actor: Actor) ->
     The unique seq and hash columns are the second line of defence. If the caller's
     transaction rolls back, the entry was never there and its seq is reused.
     """
+    fields = draft(kind=kind, subject=subject, actor=actor, payload=payload)
     with transaction.atomic(savepoint=False):
         _lock_chain()
         last = Entry.objects.order_by("-seq").values_list("seq", "hash", "recorded_at").first()
@@ -43,15 +44,7 @@ def append(*, kind: str, subject: str, payload: dict[str, Any], actor: Actor) ->
             # The recorded time never goes backwards, even if this host's clock does.
             recorded_at = max(timezone.now(), last_time)
             left_siblings = _left_siblings(seq, bytes(last_hash))
-        body = entry_bytes(
-            seq=seq,
-            time=recorded_at,
-            kind=kind,
-            subject=subject,
-            actor=actor,
-            payload=payload,
-            prev=prev,
-        )
+        body = fields.seal(seq=seq, time=recorded_at, prev=prev)
         leaf = merkle.leaf_hash(body)
         return Entry.objects.create(
             seq=seq,
@@ -191,6 +184,10 @@ def checkpoint(*, origin: str) -> tuple[Checkpoint, bool]:
         # Another process checkpointed the same size first; both signed the same root.
         return Checkpoint.objects.get(tree_size=size), False
     return created, True
+
+
+def latest_checkpoint_sizes() -> list[int]:
+    return list(Checkpoint.objects.order_by("tree_size").values_list("tree_size", flat=True))
 
 
 def latest_checkpoint() -> Checkpoint | None:

@@ -58,9 +58,9 @@ def sqlite_backward(table: str) -> list[str]:
 def forward(apps, schema_editor):  # type: ignore[no-untyped-def]
     vendor = schema_editor.connection.vendor
     if vendor == "postgresql":
-        schema_editor.execute(POSTGRES_FUNCTION)
+        schema_editor.execute(POSTGRES_FUNCTION, params=None)
         for table in TABLES:
-            schema_editor.execute(postgres_forward(table))
+            schema_editor.execute(postgres_forward(table), params=None)
     elif vendor == "sqlite":
         for table in TABLES:
             for statement in sqlite_forward(table):

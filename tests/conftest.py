@@ -1,0 +1,87 @@
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+
+from auditreg.ledger import services
+from auditreg.ledger.entry import Actor
+from auditreg.ledger.models import Entry
+
+DANA = Actor("user:dana", "Dana Developer")
+VIC = Actor("user:vic", "Victor Validator")
+TRAINER = Actor("service:trainer", "Nightly training pipeline")
+
+postgres_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="needs PostgreSQL (set DATABASE_URL)"
+)
+sqlite_only = pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite behaviour")
+
+
+@pytest.fixture(autouse=True)
+def keys_dir(settings, tmp_path: Path) -> Path:
+    """Every test gets its own keys folder with a fresh checkpoint signing key."""
+    settings.AUDITREG_KEYS_DIR = tmp_path / "keys"
+    call_command("init_keys", stdout=open("/dev/null", "w"))
+    return settings.AUDITREG_KEYS_DIR
+
+
+class Clock:
+    """A controllable clock for the ledger (the only thing tests mock, with the outside world)."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 3, 31, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def clock(monkeypatch) -> Clock:
+    fake = Clock()
+    monkeypatch.setattr("django.utils.timezone.now", fake)
+    return fake
+
+
+def append_many(count: int, *, subject: str = "model:credit-pd/1") -> list[Entry]:
+    actors = [DANA, VIC, TRAINER]
+    return [
+        services.append(
+            kind="test.recorded",
+            subject=subject,
+            payload={"n": n, "note": f"entry {n}", "score": "0.8412"},
+            actor=actors[n % 3],
+        )
+        for n in range(count)
+    ]
+
+
+@pytest.fixture
+def ledger(db) -> Callable[[int], list[Entry]]:
+    return append_many
+
+
+def lift_append_only() -> None:
+    """What a database owner can do: switch the append-only triggers off.
+
+    Done inside the test's transaction, so the rollback at the end of the test restores them.
+    """
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            for table in ("ledger_entry", "ledger_checkpoint"):
+                cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER {table}_no_update_delete")
+                cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER {table}_no_truncate")
+        else:
+            for table in ("ledger_entry", "ledger_checkpoint"):
+                cursor.execute(f"DROP TRIGGER {table}_no_update")
+                cursor.execute(f"DROP TRIGGER {table}_no_delete")
+
+
+def raw(sql: str, params: list[object] | None = None) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params or [])

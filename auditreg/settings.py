@@ -193,6 +193,8 @@ else:
     # Embedded mode: a real worker process fed through kombu's file-system transport,
     # so the embedded default needs no broker server.
     _broker_dir = DATA_DIR / "broker"
+    for _folder in ("queue", "processed"):
+        (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),

@@ -1,0 +1,132 @@
+"""Start-up settings, the documented management commands, and the read-only admin."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.management import CommandError, call_command
+
+from auditreg.ledger.models import Checkpoint, Entry
+
+ROOT = Path(__file__).resolve().parent.parent
+
+PRODUCTION = {
+    "DEBUG": "0",
+    "SECRET_KEY": "k" * 30 + "-production-secret-with-enough-entropy-9f8e7d6c5b4a",
+    "ALLOWED_HOSTS": "auditreg.bank.example",
+    "DATABASE_URL": "postgres://auditreg@db.bank.example:5432/auditreg",
+    "CELERY_BROKER_URL": "redis://cache.bank.example:6379/0",
+    "AUDITREG_KEYS_DIR": "/etc/auditreg/keys",
+}
+
+
+def manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    full = {k: v for k, v in os.environ.items() if k not in PRODUCTION and k != "DJANGO_SETTINGS_MODULE"}
+    full.update(env)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=full, capture_output=True, text=True
+    )
+
+
+@pytest.mark.slow
+def test_check_deploy_is_clean_with_production_settings():
+    result = manage(PRODUCTION, "check", "--deploy", "--fail-level", "WARNING")
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("missing", sorted(set(PRODUCTION) - {"DEBUG"}))
+def test_missing_production_setting_fails_at_start_up_naming_it(missing):
+    env = {key: value for key, value in PRODUCTION.items() if key != missing}
+    result = manage(env, "check")
+    assert result.returncode != 0
+    assert "these settings are missing" in result.stderr
+    assert missing in result.stderr.splitlines()[-1]
+
+
+@pytest.mark.slow
+def test_commands_exit_non_zero_with_one_line_when_the_ledger_is_broken(tmp_path):
+    env = {"DEBUG": "1", "AUDITREG_DATA_DIR": str(tmp_path)}
+    for command in (["migrate", "-v0"], ["init_keys"], ["seed_demo"], ["checkpoint"]):
+        assert manage(env, *command).returncode == 0
+    intact = manage(env, "verify_ledger")
+    assert intact.returncode == 0
+    assert intact.stdout.startswith("ledger intact: 21 entries")
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "auditreg.sqlite3") as connection:
+        connection.execute("DROP TRIGGER ledger_entry_no_update")
+        connection.execute("UPDATE ledger_entry SET subject = 'model:forged' WHERE seq = 3")
+    broken = manage(env, "verify_ledger")
+    assert broken.returncode == 1
+    assert broken.stderr.strip().splitlines()[-1] == (
+        "CommandError: ledger NOT intact: seq 3: subject column is 'model:forged' but the "
+        "hashed entry says 'dataset:loan-applications@2026-06-30'"
+    )
+
+
+@pytest.mark.django_db
+def test_seed_demo_is_idempotent_and_checkpoint_skips_an_unchanged_tree(capsys):
+    call_command("seed_demo")
+    call_command("seed_demo")
+    assert Entry.objects.count() == 21
+    call_command("checkpoint")
+    call_command("checkpoint")
+    assert list(Checkpoint.objects.values_list("tree_size", flat=True)) == [21]
+    assert "no new entries" in capsys.readouterr().out
+
+
+@pytest.mark.django_db
+def test_checkpoint_without_a_signing_key_is_a_clear_error(settings, tmp_path):
+    settings.AUDITREG_KEYS_DIR = tmp_path / "nowhere"
+    with pytest.raises(CommandError, match="no checkpoint signing key .* init_keys"):
+        call_command("checkpoint")
+    assert Checkpoint.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_rotated_key_keeps_old_checkpoints_verifiable(keys_dir, capsys):
+    call_command("seed_demo")
+    call_command("checkpoint")
+    old_key = (keys_dir / "ledger.key").read_text()
+    call_command("init_keys", "--rotate")
+    assert (keys_dir / "ledger.key").read_text() != old_key
+    assert len(list(keys_dir.glob("*.vkey"))) == 2
+    call_command("seed_demo", "--force")
+    call_command("checkpoint")
+    call_command("verify_ledger", "--quiet")
+    assert "2 signed checkpoints verified" in capsys.readouterr().out
+
+
+@pytest.mark.django_db
+def test_retired_public_key_removed_from_keyring_makes_old_checkpoints_fail(keys_dir):
+    call_command("seed_demo")
+    call_command("checkpoint")
+    for vkey in keys_dir.glob("*.vkey"):
+        vkey.unlink()
+    call_command("init_keys", "--rotate")
+    with pytest.raises(CommandError, match="seq 20: checkpoint at tree size 21: signature"):
+        call_command("verify_ledger", "--quiet")
+
+
+def test_private_key_file_is_readable_only_by_its_owner(keys_dir):
+    assert (keys_dir / "ledger.key").stat().st_mode & 0o077 == 0
+
+
+@pytest.mark.django_db
+def test_admin_shows_ledger_entries_read_only(client):
+    call_command("seed_demo")
+    admin = User.objects.create_superuser("root-admin", "admin@bank.example", "correct horse battery")
+    client.force_login(admin)
+    entry = Entry.objects.get(seq=2)
+    page = client.get(f"/admin/ledger/entry/{entry.seq}/change/")
+    assert page.status_code == 200
+    assert b"model:credit-pd" in page.content
+    assert b'type="submit"' not in page.content or b"Save" not in page.content
+    assert client.get("/admin/ledger/entry/add/").status_code == 403
+    assert client.post(f"/admin/ledger/entry/{entry.seq}/delete/", {"post": "yes"}).status_code == 403
+    assert Entry.objects.count() == 21

@@ -1,6 +1,8 @@
+import io
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -24,8 +26,8 @@ sqlite_only = pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite b
 def keys_dir(settings, tmp_path: Path) -> Path:
     """Every test gets its own keys folder with a fresh checkpoint signing key."""
     settings.AUDITREG_KEYS_DIR = tmp_path / "keys"
-    call_command("init_keys", stdout=open("/dev/null", "w"))
-    return settings.AUDITREG_KEYS_DIR
+    call_command("init_keys", stdout=io.StringIO())
+    return Path(settings.AUDITREG_KEYS_DIR)
 
 
 class Clock:
@@ -82,6 +84,6 @@ def lift_append_only() -> None:
                 cursor.execute(f"DROP TRIGGER {table}_no_delete")
 
 
-def raw(sql: str, params: list[object] | None = None) -> None:
+def raw(sql: str, params: list[Any] | None = None) -> None:
     with connection.cursor() as cursor:
         cursor.execute(sql, params or [])

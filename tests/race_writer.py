@@ -21,7 +21,9 @@ def main(writer: int, count: int, start_at: float) -> None:
         time.sleep(0.001)
     for n in range(count):
         with transaction.atomic(durable=True):
-            services.append(kind="test.raced", subject=f"writer:{writer}", payload={"n": n}, actor=actor)
+            services.append(
+                kind="test.raced", subject=f"writer:{writer}", payload={"n": n}, actor=actor
+            )
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import tempfile
 os.environ.setdefault("DEBUG", "1")
 os.environ.setdefault("AUDITREG_DATA_DIR", tempfile.mkdtemp(prefix="auditreg-test-"))
 
-from auditreg.settings import *  # noqa: E402, F403
+from auditreg.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast; tests only
 AUDITREG_LEDGER_ORIGIN = "auditreg.test/ledger"

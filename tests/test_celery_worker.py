@@ -51,7 +51,9 @@ def checkpoint_sizes(database: Path) -> list[int]:
 @pytest.mark.parametrize("broker", BROKERS)
 def test_worker_process_signs_a_checkpoint_sent_through_the_broker(tmp_path, broker):
     env = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
-    env.update(DEBUG="1", AUDITREG_DATA_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="auditreg.settings")
+    env.update(
+        DEBUG="1", AUDITREG_DATA_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="auditreg.settings"
+    )
     env.pop("CELERY_BROKER_URL", None)
     if broker:
         env["CELERY_BROKER_URL"] = broker
@@ -59,13 +61,35 @@ def test_worker_process_signs_a_checkpoint_sent_through_the_broker(tmp_path, bro
     manage(env, "init_keys")
     manage(env, "seed_demo")
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "auditreg.celery", "worker", "--pool", "solo",
-         "--concurrency", "1", "--loglevel", "INFO", "--without-mingle", "--without-gossip"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "auditreg.celery",
+            "worker",
+            "--pool",
+            "solo",
+            "--concurrency",
+            "1",
+            "--loglevel",
+            "INFO",
+            "--without-mingle",
+            "--without-gossip",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
-        manage(env, "shell", "-c", "from auditreg.ledger.tasks import checkpoint_ledger; "
-               "checkpoint_ledger.delay()")
+        manage(
+            env,
+            "shell",
+            "-c",
+            "from auditreg.ledger.tasks import checkpoint_ledger; checkpoint_ledger.delay()",
+        )
         deadline = time.monotonic() + 60
         while not checkpoint_sizes(tmp_path / "auditreg.sqlite3") and time.monotonic() < deadline:
             time.sleep(0.5)

@@ -5,6 +5,7 @@ import subprocess
 import sys
 import time
 import uuid
+from itertools import pairwise
 from pathlib import Path
 
 import psycopg
@@ -22,7 +23,9 @@ pytestmark = pytest.mark.slow
 
 
 def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True
+    )
 
 
 def race(env: dict[str, str], writers: int) -> None:
@@ -31,8 +34,18 @@ def race(env: dict[str, str], writers: int) -> None:
     start_at = time.time() + 3
     processes = [
         subprocess.Popen(
-            [sys.executable, "-m", "tests.race_writer", str(writer), str(PER_WRITER), str(start_at)],
-            cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True,
+            [
+                sys.executable,
+                "-m",
+                "tests.race_writer",
+                str(writer),
+                str(PER_WRITER),
+                str(start_at),
+            ],
+            cwd=ROOT,
+            env=env,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         for writer in range(writers)
     ]
@@ -49,7 +62,7 @@ def base_env(**extra: str) -> dict[str, str]:
 
 def writers_interleave(rows: list[str]) -> bool:
     """True when the chain shows the writers really overlapped in time."""
-    switches = sum(1 for before, after in zip(rows, rows[1:], strict=False) if before != after)
+    switches = sum(1 for before, after in pairwise(rows) if before != after)
     return switches > WRITERS * 2
 
 
@@ -58,20 +71,27 @@ def test_eight_processes_appending_at_once_make_one_chain_on_postgres(tmp_path):
     settings = connection.settings_dict
     name = f"auditreg_race_{uuid.uuid4().hex[:12]}"
     admin = psycopg.connect(
-        host=settings["HOST"], port=settings["PORT"] or 5432, user=settings["USER"],
-        password=settings["PASSWORD"] or None, dbname="postgres", autocommit=True,
+        host=settings["HOST"],
+        port=settings["PORT"] or 5432,
+        user=settings["USER"],
+        password=settings["PASSWORD"] or None,
+        dbname="postgres",
+        autocommit=True,
     )
     admin.execute(f'CREATE DATABASE "{name}"')
     try:
         password = f":{settings['PASSWORD']}" if settings["PASSWORD"] else ""
-        url = f"postgres://{settings['USER']}{password}@{settings['HOST']}:{settings['PORT'] or 5432}/{name}"
+        host = f"{settings['HOST']}:{settings['PORT'] or 5432}"
+        url = f"postgres://{settings['USER']}{password}@{host}/{name}"
         env = base_env(DATABASE_URL=url, AUDITREG_DATA_DIR=str(tmp_path))
         race(env, WRITERS)
         verified = run(env, "manage.py", "verify_ledger")
         assert verified.returncode == 0, verified.stderr
         assert f"ledger intact: {WRITERS * PER_WRITER} entries" in verified.stdout
         with psycopg.connect(url) as check:
-            actors = [row[0] for row in check.execute("SELECT actor FROM ledger_entry ORDER BY seq")]
+            actors = [
+                row[0] for row in check.execute("SELECT actor FROM ledger_entry ORDER BY seq")
+            ]
         assert writers_interleave(actors)
     finally:
         admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')

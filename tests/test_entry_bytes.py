@@ -15,7 +15,9 @@ json_values = st.recursive(
     | st.integers(min_value=-(2**53 - 1), max_value=2**53 - 1)
     | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(), children, max_size=4)
+    ),
     max_leaves=20,
 )
 
@@ -41,8 +43,13 @@ def test_entry_bytes_equal_rfc8785_of_the_whole_document(payload, name, seq, mic
         "time": format_time(time),
     }
     built = entry_bytes(
-        seq=seq, time=time, kind="test.recorded", subject="model:credit-pd/3",
-        actor=actor, payload=payload, prev=prev,
+        seq=seq,
+        time=time,
+        kind="test.recorded",
+        subject="model:credit-pd/3",
+        actor=actor,
+        payload=payload,
+        prev=prev,
     )
     assert built == rfc8785.dumps(document)
 

@@ -1,4 +1,6 @@
 import json
+from itertools import pairwise
+from typing import Any
 
 import pytest
 from django.db import transaction
@@ -13,7 +15,9 @@ pytestmark = pytest.mark.django_db
 
 
 def test_first_entry_has_seq_zero_and_links_to_genesis(clock):
-    entry = services.append(kind="model.registered", subject="model:credit-pd", payload={}, actor=DANA)
+    entry = services.append(
+        kind="model.registered", subject="model:credit-pd", payload={}, actor=DANA
+    )
     assert entry.seq == 0
     assert entry.document["prev"] == GENESIS_PREV
 
@@ -21,7 +25,7 @@ def test_first_entry_has_seq_zero_and_links_to_genesis(clock):
 def test_append_links_to_previous_hash_and_seq_is_gapless(ledger):
     entries = ledger(20)
     assert [entry.seq for entry in entries] == list(range(20))
-    for previous, entry in zip(entries, entries[1:], strict=False):
+    for previous, entry in pairwise(entries):
         assert entry.document["prev"] == bytes(previous.hash).hex()
 
 
@@ -44,7 +48,9 @@ def test_entry_hash_is_rfc9162_leaf_hash_of_canonical_bytes(clock):
 
 
 def test_entry_columns_repeat_the_hashed_fields(clock):
-    entry = services.append(kind="model.registered", subject="model:x", payload={"k": 1}, actor=DANA)
+    entry = services.append(
+        kind="model.registered", subject="model:x", payload={"k": 1}, actor=DANA
+    )
     entry.refresh_from_db()
     document = json.loads(bytes(entry.body))
     assert (entry.kind, entry.subject, entry.actor) == (
@@ -99,7 +105,12 @@ def test_rolled_back_append_leaves_no_gap(ledger):
 )
 def test_bad_input_gets_a_clear_error_and_changes_nothing(ledger, field, value, message):
     ledger(2)
-    arguments = {"kind": "test.recorded", "subject": "model:x", "payload": {}, "actor": DANA}
+    arguments: dict[str, Any] = {
+        "kind": "test.recorded",
+        "subject": "model:x",
+        "payload": {},
+        "actor": DANA,
+    }
     arguments[field] = value
     with pytest.raises(DomainError, match=message):
         services.append(**arguments)
@@ -108,7 +119,9 @@ def test_bad_input_gets_a_clear_error_and_changes_nothing(ledger, field, value, 
 
 def test_payload_that_is_too_large_is_refused(ledger):
     with pytest.raises(DomainError, match="bytes"):
-        services.append(kind="test.recorded", subject="model:x", payload={"x": "a" * 1_000_001}, actor=DANA)
+        services.append(
+            kind="test.recorded", subject="model:x", payload={"x": "a" * 1_000_001}, actor=DANA
+        )
     assert Entry.objects.count() == 0
 
 

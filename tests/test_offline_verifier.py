@@ -2,6 +2,7 @@
 `cryptography` is installed: no Django, no database driver, no rfc8785."""
 
 import importlib.util
+import io
 import shutil
 import subprocess
 import sys
@@ -48,7 +49,7 @@ def bare_python(tmp_path_factory) -> Path:
         target = site / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / relative, target)
-    return home / "venv" / "bin" / "python"
+    return Path(home) / "venv" / "bin" / "python"
 
 
 def run_verifier(python: Path, export: Path, *extra: str) -> subprocess.CompletedProcess[str]:
@@ -67,13 +68,15 @@ def export(ledger, tmp_path) -> Path:
     ledger(3)
     services.checkpoint(origin="auditreg.test/ledger")
     path = tmp_path / "ledger.jsonl"
-    call_command("export_ledger", "--out", str(path), stdout=open("/dev/null", "w"))
-    return path
+    call_command("export_ledger", "--out", str(path), stdout=io.StringIO())
+    return Path(path)
 
 
 def test_the_bare_environment_really_has_nothing_else(bare_python):
     for module in ("django", "rfc8785", "psycopg", "hypothesis"):
-        probe = subprocess.run([str(bare_python), "-I", "-c", f"import {module}"], capture_output=True)
+        probe = subprocess.run(
+            [str(bare_python), "-I", "-c", f"import {module}"], capture_output=True
+        )
         assert probe.returncode != 0, module
 
 
@@ -88,9 +91,16 @@ def test_pinned_key_is_used_instead_of_the_files_own(bare_python, export, keys_d
     published = next(keys_dir.glob("*.vkey")).read_text().strip()
     assert run_verifier(bare_python, export, "--key", published).returncode == 0
     other = subprocess.run(
-        [sys.executable, "-c", "from auditreg.ledger.note import SignerKey; "
-         "print(SignerKey.generate('auditreg.test/ledger').verifier().encode())"],
-        capture_output=True, text=True, cwd=ROOT, check=True,
+        [
+            sys.executable,
+            "-c",
+            "from auditreg.ledger.note import SignerKey; "
+            "print(SignerKey.generate('auditreg.test/ledger').verifier().encode())",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
     ).stdout.strip()
     forged = run_verifier(bare_python, export, "--key", other)
     assert forged.returncode == 1
@@ -112,7 +122,7 @@ def test_export_of_a_tampered_database_fails_offline(bare_python, ledger, tmp_pa
     lift_append_only()
     raw("DELETE FROM ledger_entry WHERE seq >= 8")
     path = tmp_path / "cut.jsonl"
-    call_command("export_ledger", "--out", str(path), stdout=open("/dev/null", "w"))
+    call_command("export_ledger", "--out", str(path), stdout=io.StringIO())
     result = run_verifier(bare_python, path)
     assert result.returncode == 1
     assert "seq 8: entries missing after a checkpoint" in result.stdout

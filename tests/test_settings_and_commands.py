@@ -24,7 +24,9 @@ PRODUCTION = {
 
 
 def manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    full = {k: v for k, v in os.environ.items() if k not in PRODUCTION and k != "DJANGO_SETTINGS_MODULE"}
+    full = {
+        k: v for k, v in os.environ.items() if k not in PRODUCTION and k != "DJANGO_SETTINGS_MODULE"
+    }
     full.update(env)
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env=full, capture_output=True, text=True
@@ -83,7 +85,7 @@ def test_seed_demo_is_idempotent_and_checkpoint_skips_an_unchanged_tree(capsys):
 @pytest.mark.django_db
 def test_checkpoint_without_a_signing_key_is_a_clear_error(settings, tmp_path):
     settings.AUDITREG_KEYS_DIR = tmp_path / "nowhere"
-    with pytest.raises(CommandError, match="no checkpoint signing key .* init_keys"):
+    with pytest.raises(CommandError, match=r"no checkpoint signing key .* init_keys"):
         call_command("checkpoint")
     assert Checkpoint.objects.count() == 0
 
@@ -120,7 +122,9 @@ def test_private_key_file_is_readable_only_by_its_owner(keys_dir):
 @pytest.mark.django_db
 def test_admin_shows_ledger_entries_read_only(client):
     call_command("seed_demo")
-    admin = User.objects.create_superuser("root-admin", "admin@bank.example", "correct horse battery")
+    admin = User.objects.create_superuser(
+        "root-admin", "admin@bank.example", "correct horse battery"
+    )
     client.force_login(admin)
     entry = Entry.objects.get(seq=2)
     page = client.get(f"/admin/ledger/entry/{entry.seq}/change/")
@@ -128,5 +132,7 @@ def test_admin_shows_ledger_entries_read_only(client):
     assert b"model:credit-pd" in page.content
     assert b'type="submit"' not in page.content or b"Save" not in page.content
     assert client.get("/admin/ledger/entry/add/").status_code == 403
-    assert client.post(f"/admin/ledger/entry/{entry.seq}/delete/", {"post": "yes"}).status_code == 403
+    assert (
+        client.post(f"/admin/ledger/entry/{entry.seq}/delete/", {"post": "yes"}).status_code == 403
+    )
     assert Entry.objects.count() == 21

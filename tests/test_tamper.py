@@ -4,6 +4,7 @@ first bad seq and what is wrong, from the database and from an offline export.""
 import io
 import json
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 import rfc8785
@@ -11,9 +12,9 @@ from django.core.management import CommandError, call_command
 
 from auditreg.ledger import merkle, services
 from auditreg.ledger.integrity import export_ledger
-from auditreg.ledger.models import Entry
-from auditreg.ledger.note import SignerKey, sign_checkpoint
+from auditreg.ledger.models import Checkpoint, Entry
 from auditreg.ledger.note import Checkpoint as CheckpointNote
+from auditreg.ledger.note import SignerKey, sign_checkpoint
 from auditreg.ledger.subtrees import Frontier
 from auditreg.ledger.verify import LedgerBroken, verify_export
 from tests.conftest import lift_append_only, raw
@@ -53,7 +54,7 @@ def offline_error() -> str:
     return str(caught.value)
 
 
-def rewrite_from(seq: int, change: Callable[[dict], None]) -> None:
+def rewrite_from(seq: int, change: Callable[[dict[str, Any]], None]) -> None:
     """The thorough forger: edit entry `seq`, then recompute every later hash, link and
     subtree so the chain itself looks intact. Only the signed checkpoints can tell."""
     frontier = Frontier()
@@ -79,15 +80,17 @@ def rewrite_from(seq: int, change: Callable[[dict], None]) -> None:
 
 
 def checkpoint_root_line(size: int) -> str:
-    note = services.Checkpoint.objects.get(tree_size=size).note
+    note = Checkpoint.objects.get(tree_size=size).note
     return note.split("\n")[2]
 
 
-def edit_payload(seq: int) -> None:
+def edit_payload(seq: int, *, rehash: bool = False) -> None:
     entry = Entry.objects.get(seq=seq)
     body = bytes(entry.body).replace(b'"score":"0.8412"', b'"score":"0.9999"')
     assert body != bytes(entry.body)
     raw("UPDATE ledger_entry SET body = %s WHERE seq = %s", [body, seq])
+    if rehash:
+        raw("UPDATE ledger_entry SET hash = %s WHERE seq = %s", [merkle.leaf_hash(body), seq])
 
 
 def swap_rows(a: int, b: int) -> None:
@@ -130,13 +133,7 @@ TAMPERING = {
     ),
     "two entries swapped": (lambda: swap_rows(4, 5), "seq 4: entry bytes say seq 5"),
     "payload edited and its hash recomputed": (
-        lambda: (
-            edit_payload(4),
-            raw(
-                "UPDATE ledger_entry SET hash = %s WHERE seq = 4",
-                [merkle.leaf_hash(bytes(Entry.objects.get(seq=4).body))],
-            ),
-        ),
+        lambda: edit_payload(4, rehash=True),
         "seq 5: broken link",
     ),
     "history rewritten from seq 4 with every hash recomputed": (
@@ -148,7 +145,9 @@ TAMPERING = {
         "seq 11: checkpoint at tree size 12: root mismatch",
     ),
     "recorded time moved backwards and the chain recomputed": (
-        lambda: rewrite_from(4, lambda document: document.update(time="2020-01-01T00:00:00.000000Z")),
+        lambda: rewrite_from(
+            4, lambda document: document.update(time="2020-01-01T00:00:00.000000Z")
+        ),
         "seq 4: time goes backwards",
     ),
     "checkpoint note's root replaced": (

@@ -39,6 +39,15 @@ class Actor:
         return cls(id="system:auditreg", name="auditreg")
 
 
+def as_utc(value: datetime | str) -> datetime:
+    """A time read back from the database as an aware UTC datetime.
+
+    PostgreSQL returns aware datetimes; SQLite, through a plain cursor, naive UTC ones or text.
+    """
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def format_time(moment: datetime) -> str:
     """RFC 3339 UTC with microseconds, fixed width, so strings compare as times do."""
     if moment.tzinfo is None:
@@ -164,7 +173,7 @@ def _check_value(value: object, path: str) -> None:
     if isinstance(value, int):
         if abs(value) > MAX_SAFE_INTEGER:
             raise DomainError(
-                f"{path}: integer {value} is outside the exact JSON range (±2^53−1); "
+                f"{path}: integer {value} is outside the exact JSON range (+-(2^53 - 1)); "
                 "send it as a decimal string"
             )
         return

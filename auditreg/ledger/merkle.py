@@ -10,7 +10,7 @@ an untrusted server sent.
 import hashlib
 from collections.abc import Sequence
 
-from auditreg.ledger.subtrees import consistency_ranges, inclusion_ranges
+from auditreg.ledger import subtrees
 
 _HASH_SIZE = 32
 # RFC 9162 §2.1.1 domain separation: a leaf hash can never be taken for a node hash.
@@ -51,7 +51,7 @@ def inclusion_proof(leaf_hashes: Sequence[bytes], index: int, size: int) -> list
     Raises ValueError unless 0 <= index < size <= len(leaf_hashes).
     """
     _check_tree_size(leaf_hashes, size)
-    return _range_roots(leaf_hashes, inclusion_ranges(index, size))
+    return _range_roots(leaf_hashes, subtrees.inclusion_ranges(index, size))
 
 
 def verify_inclusion(
@@ -68,7 +68,7 @@ def verify_inclusion(
     # Step 1.
     if not 0 <= index < size:
         return False
-    if len(path) != len(inclusion_ranges(index, size)):
+    if len(path) != len(subtrees.inclusion_ranges(index, size)):
         return False
     # Steps 2 and 3.
     fn, sn = index, size - 1
@@ -94,7 +94,7 @@ def consistency_proof(leaf_hashes: Sequence[bytes], size1: int, size2: int) -> l
     [] when size1 == size2. Raises ValueError unless 1 <= size1 <= size2 <= len(leaf_hashes).
     """
     _check_tree_size(leaf_hashes, size2)
-    return _range_roots(leaf_hashes, consistency_ranges(size1, size2))
+    return _range_roots(leaf_hashes, subtrees.consistency_ranges(size1, size2))
 
 
 def verify_consistency(
@@ -113,7 +113,7 @@ def verify_consistency(
         return False
     if size1 == size2:
         return not path and root1 == root2
-    if len(path) != len(consistency_ranges(size1, size2)):
+    if len(path) != len(subtrees.consistency_ranges(size1, size2)):
         return False
     # Step 1.
     if not path:

@@ -5,14 +5,16 @@ that writes the change it records, as late as possible: on PostgreSQL it takes t
 advisory lock, which is held until that transaction ends.
 """
 
+from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
+from django.db.backends.utils import CursorWrapper
 from django.utils import timezone
 
 from auditreg.errors import DomainError
 from auditreg.ledger import merkle, subtrees
-from auditreg.ledger.entry import GENESIS_PREV, Actor, draft
+from auditreg.ledger.entry import GENESIS_PREV, Actor, as_utc, draft
 from auditreg.ledger.keys import load_signer
 from auditreg.ledger.models import Checkpoint, Entry
 from auditreg.ledger.note import Checkpoint as CheckpointNote
@@ -30,11 +32,13 @@ def append(*, kind: str, subject: str, payload: dict[str, Any], actor: Actor) ->
     serializes them with an advisory transaction lock, SQLite with immediate transactions.
     The unique seq and hash columns are the second line of defence. If the caller's
     transaction rolls back, the entry was never there and its seq is reused.
+
+    Under the lock there are two statements (read the tail, insert) and a few hashes: the
+    payload is validated and canonicalized before the lock is taken.
     """
     fields = draft(kind=kind, subject=subject, actor=actor, payload=payload)
-    with transaction.atomic(savepoint=False):
-        _lock_chain()
-        last = Entry.objects.order_by("-seq").values_list("seq", "hash", "recorded_at").first()
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        last = _lock_and_read_tail(cursor)
         if last is None:
             seq, prev, recorded_at = 0, GENESIS_PREV, timezone.now()
             left_siblings: list[bytes] = []
@@ -42,51 +46,69 @@ def append(*, kind: str, subject: str, payload: dict[str, Any], actor: Actor) ->
             last_seq, last_hash, last_time = last
             seq, prev = last_seq + 1, bytes(last_hash).hex()
             # The recorded time never goes backwards, even if this host's clock does.
-            recorded_at = max(timezone.now(), last_time)
-            left_siblings = _left_siblings(seq, bytes(last_hash))
+            recorded_at = max(timezone.now(), as_utc(last_time))
+            left_siblings = _left_siblings(cursor, seq, bytes(last_hash))
         body = fields.seal(seq=seq, time=recorded_at, prev=prev)
         leaf = merkle.leaf_hash(body)
-        return Entry.objects.create(
-            seq=seq,
-            recorded_at=recorded_at,
-            kind=kind,
-            subject=subject,
-            actor=actor.id,
-            hash=leaf,
-            subtrees=_completed_subtrees(leaf, left_siblings),
-            body=body,
-        )
+        values: list[Any] = [
+            seq,
+            recorded_at,
+            kind,
+            subject,
+            actor.id,
+            leaf,
+            _completed(leaf, left_siblings),
+            body,
+        ]
+        cursor.execute(INSERT_ENTRY, values)
+    return Entry.from_db(connection.alias, ENTRY_FIELDS, values)
 
 
-def _lock_chain() -> None:
+ENTRY_FIELDS = ["seq", "recorded_at", "kind", "subject", "actor", "hash", "subtrees", "body"]
+INSERT_ENTRY = (
+    "INSERT INTO ledger_entry (seq, recorded_at, kind, subject, actor, hash, subtrees, body) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+)
+READ_TAIL = "SELECT seq, hash, recorded_at FROM ledger_entry ORDER BY seq DESC LIMIT 1"
+
+
+def _lock_and_read_tail(cursor: CursorWrapper) -> tuple[int, bytes, datetime | str] | None:
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [APPEND_LOCK_KEY])
-    # SQLite: settings open every transaction with BEGIN IMMEDIATE, which already holds
-    # the database's single write lock.
+        # One round trip: the tail is read by a second statement, with a snapshot taken
+        # after the lock is granted, so it always sees the latest committed entry.
+        cursor.execute(f"SELECT pg_advisory_xact_lock({APPEND_LOCK_KEY}); {READ_TAIL}")
+        cursor.nextset()
+    else:
+        # SQLite: settings open every transaction with BEGIN IMMEDIATE, which already holds
+        # the database's single write lock.
+        cursor.execute(READ_TAIL)
+    row = cursor.fetchone()
+    return None if row is None else (row[0], row[1], row[2])
 
 
-def _left_siblings(seq: int, previous_leaf: bytes) -> list[bytes]:
+def _left_siblings(cursor: CursorWrapper, seq: int, previous_leaf: bytes) -> list[bytes]:
     """The left halves of the subtrees that the leaf at `seq` completes, lowest level first.
 
-    The level-L left sibling (L ≥ 1) is a complete subtree ending at leaf seq − 2^L, stored
-    in that row at offset (L−1)·32.
+    The level-L left sibling (L >= 1) is a complete subtree ending at leaf seq - 2^L, stored
+    in that row at offset (L-1)*32.
     """
     levels = subtrees.completed_levels(seq)
     siblings = [previous_leaf]
     if levels > 1:
-        rows = dict(
-            Entry.objects.filter(seq__in=[seq - 2**level for level in range(1, levels)]).values_list(
-                "seq", "subtrees"
-            )
+        rows_needed = [seq - 2**level for level in range(1, levels)]
+        placeholders = ", ".join(["%s"] * len(rows_needed))
+        cursor.execute(
+            f"SELECT seq, subtrees FROM ledger_entry WHERE seq IN ({placeholders})",  # noqa: S608
+            rows_needed,
         )
+        rows = {row_seq: bytes(stored) for row_seq, stored in cursor.fetchall()}
         for level in range(1, levels):
-            stored = bytes(rows[seq - 2**level])
+            stored = rows[seq - 2**level]
             siblings.append(stored[(level - 1) * HASH_SIZE : level * HASH_SIZE])
     return siblings[:levels]
 
 
-def _completed_subtrees(leaf: bytes, left_siblings: list[bytes]) -> bytes:
+def _completed(leaf: bytes, left_siblings: list[bytes]) -> bytes:
     completed = []
     node = leaf
     for left in left_siblings:
@@ -117,7 +139,9 @@ def inclusion_proof(index: int, size: int) -> list[bytes]:
     try:
         ranges = subtrees.inclusion_ranges(index, size)
     except ValueError as exc:
-        raise DomainError(f"no inclusion proof for entry {index} in a tree of {size}: {exc}") from None
+        raise DomainError(
+            f"no inclusion proof for entry {index} in a tree of {size}: {exc}"
+        ) from None
     return _range_hashes(ranges)
 
 
@@ -140,7 +164,9 @@ def _check_size(size: int) -> None:
 def _range_hashes(ranges: list[tuple[int, int]]) -> list[bytes]:
     """MTH of each leaf range, from the stored complete subtrees, in one query."""
     pieces = [subtrees.aligned_subtrees(start, end) for start, end in ranges]
-    rows_needed = {subtrees.completing_leaf(level, index) for piece in pieces for level, index in piece}
+    rows_needed = {
+        subtrees.completing_leaf(level, index) for piece in pieces for level, index in piece
+    }
     rows = {
         seq: (bytes(leaf), bytes(stored))
         for seq, leaf, stored in Entry.objects.filter(seq__in=rows_needed).values_list(

@@ -15,11 +15,13 @@ Storage layout this module is built for, for the entry row n (the leaf at index 
 The subtree (level L ≥ 1, index i), which covers leaves [i * 2**L, (i + 1) * 2**L), is then in
 row `completing_leaf(L, i)` at byte offset (L - 1) * 32.
 
-Range arithmetic here is pure. The hashing primitives live in `auditreg.ledger.merkle`, which
-imports this module; the few functions here that hash import them when called.
+Range arithmetic here is pure. The hashing primitives live in `auditreg.ledger.merkle`; the
+two modules import each other as modules and look names up only when called.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+
+from auditreg.ledger import merkle
 
 _HASH_SIZE = 32
 
@@ -114,10 +116,9 @@ def fold_right(hashes: Sequence[bytes]) -> bytes:
     """
     if not hashes:
         raise ValueError("cannot fold an empty list of hashes")
-    node_hash = _node_hash_function()
     folded = hashes[-1]
     for left in reversed(hashes[:-1]):
-        folded = node_hash(left, folded)
+        folded = merkle.node_hash(left, folded)
     return folded
 
 
@@ -171,26 +172,23 @@ class Frontier:
         The result has `completed_levels(index)` hashes, where index is the new leaf's index
         (the size before this call). Raises ValueError unless leaf is 32 bytes.
         """
-        if not isinstance(leaf, bytes) or len(leaf) != _HASH_SIZE:
+        if len(leaf) != _HASH_SIZE or not isinstance(leaf, bytes):
             raise ValueError("a leaf hash is 32 bytes")
-        node_hash = _node_hash_function()
         completed = []
         node = leaf
         # Each trailing one bit of the old size is a peak of equal height to merge with.
         remaining = self._size
+        self._size += 1
         while remaining & 1:
-            node = node_hash(self._peaks.pop(), node)
+            node = merkle.node_hash(self._peaks.pop(), node)
             completed.append(node)
             remaining >>= 1
         self._peaks.append(node)
-        self._size += 1
         return completed
 
     def root(self) -> bytes:
         """MTH of all leaves appended so far (RFC 9162 §2.1.1); SHA-256(b"") when empty."""
         if not self._peaks:
-            from auditreg.ledger import merkle
-
             return merkle.root_hash([])
         return fold_right(self._peaks)
 
@@ -198,10 +196,3 @@ class Frontier:
 def _largest_power_of_two_below(n: int) -> int:
     """The k of RFC 9162 §2.1.1: the largest power of two smaller than n (n >= 2)."""
     return 1 << ((n - 1).bit_length() - 1)
-
-
-def _node_hash_function() -> Callable[[bytes, bytes], bytes]:
-    """merkle.node_hash, imported when needed because merkle imports this module."""
-    from auditreg.ledger import merkle
-
-    return merkle.node_hash

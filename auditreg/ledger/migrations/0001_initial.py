@@ -4,44 +4,52 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Checkpoint',
+            name="Checkpoint",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('tree_size', models.BigIntegerField(unique=True)),
-                ('root_hash', models.BinaryField(max_length=32)),
-                ('note', models.TextField()),
-                ('key_name', models.CharField(max_length=200)),
-                ('created_at', models.DateTimeField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("tree_size", models.BigIntegerField(unique=True)),
+                ("root_hash", models.BinaryField(max_length=32)),
+                ("note", models.TextField()),
+                ("key_name", models.CharField(max_length=200)),
+                ("created_at", models.DateTimeField()),
             ],
             options={
-                'db_table': 'ledger_checkpoint',
-                'ordering': ['tree_size'],
+                "db_table": "ledger_checkpoint",
+                "ordering": ["tree_size"],
             },
         ),
         migrations.CreateModel(
-            name='Entry',
+            name="Entry",
             fields=[
-                ('seq', models.BigIntegerField(primary_key=True, serialize=False)),
-                ('recorded_at', models.DateTimeField()),
-                ('kind', models.CharField(max_length=64)),
-                ('subject', models.CharField(max_length=200)),
-                ('actor', models.CharField(max_length=200)),
-                ('hash', models.BinaryField(max_length=32, unique=True)),
-                ('subtrees', models.BinaryField(max_length=2048)),
-                ('body', models.BinaryField()),
+                ("seq", models.BigIntegerField(primary_key=True, serialize=False)),
+                ("recorded_at", models.DateTimeField()),
+                ("kind", models.CharField(max_length=64)),
+                ("subject", models.CharField(max_length=200)),
+                ("actor", models.CharField(max_length=200)),
+                ("hash", models.BinaryField(max_length=32, unique=True)),
+                ("subtrees", models.BinaryField(max_length=2048)),
+                ("body", models.BinaryField()),
             ],
             options={
-                'verbose_name_plural': 'entries',
-                'db_table': 'ledger_entry',
-                'indexes': [models.Index(fields=['subject', 'seq'], name='ledger_entry_subject'), models.Index(fields=['kind', 'seq'], name='ledger_entry_kind'), models.Index(fields=['actor', 'seq'], name='ledger_entry_actor'), models.Index(fields=['recorded_at'], name='ledger_entry_time')],
+                "verbose_name_plural": "entries",
+                "db_table": "ledger_entry",
+                "indexes": [
+                    models.Index(fields=["subject", "seq"], name="ledger_entry_subject"),
+                    models.Index(fields=["kind", "seq"], name="ledger_entry_kind"),
+                    models.Index(fields=["actor", "seq"], name="ledger_entry_actor"),
+                    models.Index(fields=["recorded_at"], name="ledger_entry_time"),
+                ],
             },
         ),
     ]

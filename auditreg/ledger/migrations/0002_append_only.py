@@ -46,7 +46,9 @@ DROP TRIGGER IF EXISTS {table}_no_truncate ON {table};
 def sqlite_forward(table: str) -> list[str]:
     return [
         f"""CREATE TRIGGER {table}_no_{operation.lower()} BEFORE {operation} ON {table}
-BEGIN SELECT RAISE(ABORT, 'auditreg: {operation} on {table} is refused: the ledger is append-only'); END;"""
+BEGIN
+    SELECT RAISE(ABORT, 'auditreg: {operation} on {table} is refused: the ledger is append-only');
+END;"""
         for operation in ("UPDATE", "DELETE")
     ]
 
@@ -55,7 +57,7 @@ def sqlite_backward(table: str) -> list[str]:
     return [f"DROP TRIGGER IF EXISTS {table}_no_{operation};" for operation in ("update", "delete")]
 
 
-def forward(apps, schema_editor):  # type: ignore[no-untyped-def]
+def forward(apps, schema_editor):
     vendor = schema_editor.connection.vendor
     if vendor == "postgresql":
         schema_editor.execute(POSTGRES_FUNCTION, params=None)
@@ -69,7 +71,7 @@ def forward(apps, schema_editor):  # type: ignore[no-untyped-def]
         raise RuntimeError(f"auditreg supports PostgreSQL and SQLite, not {vendor}")
 
 
-def backward(apps, schema_editor):  # type: ignore[no-untyped-def]
+def backward(apps, schema_editor):
     vendor = schema_editor.connection.vendor
     if vendor == "postgresql":
         for table in TABLES:

@@ -25,7 +25,9 @@ class Command(BaseCommand):
         if created:
             self.stdout.write(f"signed checkpoint at tree size {stored.tree_size}:")
         else:
-            self.stdout.write(f"no new entries; latest checkpoint is at tree size {stored.tree_size}:")
+            self.stdout.write(
+                f"no new entries; latest checkpoint is at tree size {stored.tree_size}:"
+            )
         self.stdout.write(stored.note, ending="")
         if options["out"]:
             options["out"].write_text(stored.note)

@@ -1,0 +1,47 @@
+# auditreg — the two commands: `make demo` (embedded default) and `make test` (whole suite).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
+DEMO_ENV := DEBUG=1
+
+.PHONY: demo install lint test test-sqlite test-postgres bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+## demo: set up the embedded default (SQLite, file-system broker) and run the main job.
+demo: install
+	$(DEMO_ENV) $(BIN)/python manage.py migrate --verbosity 0
+	$(DEMO_ENV) $(BIN)/python manage.py init_keys
+	$(DEMO_ENV) $(BIN)/python manage.py seed_demo
+	$(DEMO_ENV) $(BIN)/python manage.py checkpoint
+	$(DEMO_ENV) $(BIN)/python manage.py verify_ledger
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy auditreg lineage reports tests bench
+
+## test: lint and type-check, then the whole suite on SQLite and on PostgreSQL + Redis.
+test: lint test-sqlite test-postgres
+
+test-sqlite: install
+	env -u DATABASE_URL $(BIN)/python -m pytest -q
+
+test-postgres: install
+	DATABASE_URL=$(POSTGRES_URL) $(BIN)/python -m pytest -q --create-db
+
+## bench: the ledger benchmarks on PostgreSQL (see docs/benchmarks.md).
+bench: install
+	DATABASE_URL=$(POSTGRES_URL) $(BIN)/python -m bench.ledger
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

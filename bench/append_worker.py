@@ -1,0 +1,64 @@
+"""One writer process of the append benchmark: `python -m bench.append_worker MODE ID COUNT START`.
+
+MODE is `ledger` (services.append) or `plain` (a plain ORM insert of a row of the same
+size). Each row is its own transaction, as a service call would be. Prints elapsed seconds.
+"""
+
+import os
+import sys
+import time
+
+import django
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "auditreg.settings")
+django.setup()
+
+from django.db import transaction  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from auditreg.ledger import merkle, services  # noqa: E402
+from auditreg.ledger.entry import Actor, draft  # noqa: E402
+from bench.plain import PlainRow  # noqa: E402
+
+
+def payload(writer: int, n: int) -> dict[str, object]:
+    return {
+        "run": f"run:credit-pd/{writer}-{n}",
+        "metrics": {"auc": "0.8412", "ks": "0.5210"},
+        "parameters": {"num_leaves": 63, "learning_rate": "0.05", "n_estimators": 900},
+        "artifact": "sha256:" + "ab" * 32,
+    }
+
+
+def main(mode: str, writer: int, count: int, start_at: float) -> None:
+    actor = Actor(f"service:bench-{writer}", f"Benchmark writer {writer}")
+    subject = f"model:bench/{writer}"
+    while time.time() < start_at:
+        time.sleep(0.0005)
+    started = time.perf_counter()
+    for n in range(count):
+        if mode == "ledger":
+            with transaction.atomic(durable=True):
+                services.append(
+                    kind="bench.recorded", subject=subject, payload=payload(writer, n), actor=actor
+                )
+        else:
+            now = timezone.now()
+            body = draft(
+                kind="bench.recorded", subject=subject, actor=actor, payload=payload(writer, n)
+            ).seal(seq=writer * 10**9 + n, time=now, prev="00" * 32)
+            with transaction.atomic(durable=True):
+                PlainRow.objects.create(
+                    recorded_at=now,
+                    kind="bench.recorded",
+                    subject=subject,
+                    actor=actor.id,
+                    hash=merkle.leaf_hash(body),
+                    subtrees=b"\x00" * 32 if n % 2 else b"",
+                    body=body,
+                )
+    print(time.perf_counter() - started)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]))

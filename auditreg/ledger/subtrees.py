@@ -172,7 +172,7 @@ class Frontier:
         The result has `completed_levels(index)` hashes, where index is the new leaf's index
         (the size before this call). Raises ValueError unless leaf is 32 bytes.
         """
-        if len(leaf) != _HASH_SIZE or not isinstance(leaf, bytes):
+        if not isinstance(leaf, bytes) or len(leaf) != _HASH_SIZE:
             raise ValueError("a leaf hash is 32 bytes")
         completed = []
         node = leaf

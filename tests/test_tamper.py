@@ -11,7 +11,7 @@ import rfc8785
 from django.core.management import CommandError, call_command
 
 from auditreg.ledger import merkle, services
-from auditreg.ledger.integrity import export_ledger
+from auditreg.ledger.integrity import export_ledger, verify_database
 from auditreg.ledger.models import Checkpoint, Entry
 from auditreg.ledger.note import Checkpoint as CheckpointNote
 from auditreg.ledger.note import SignerKey, sign_checkpoint
@@ -202,11 +202,24 @@ COLUMN_TAMPERING = {
 }
 
 
+ALL_TAMPERING = TAMPERING | COLUMN_TAMPERING
+
+
 @pytest.mark.parametrize("case", TAMPERING, ids=list(TAMPERING))
 def test_verify_ledger_names_the_first_bad_seq(history, case):
     tamper, expected = TAMPERING[case]
     tamper()
     assert expected in verify_ledger_error()
+
+
+@pytest.mark.parametrize("pipelined", [True, False], ids=["two-processes", "one-process"])
+@pytest.mark.parametrize("case", list(ALL_TAMPERING))
+def test_verification_in_one_process_or_two_gives_the_same_verdict(history, case, pipelined):
+    tamper, expected = ALL_TAMPERING[case]
+    tamper()
+    with pytest.raises(LedgerBroken) as caught:
+        verify_database(pipelined=pipelined)
+    assert expected in str(caught.value)
 
 
 @pytest.mark.parametrize("case", TAMPERING, ids=list(TAMPERING))
@@ -221,6 +234,14 @@ def test_verify_ledger_notices_query_columns_that_disagree_with_the_hashed_bytes
     tamper, expected = COLUMN_TAMPERING[case]
     tamper()
     assert expected in verify_ledger_error()
+
+
+@pytest.mark.parametrize("pipelined", [True, False], ids=["two-processes", "one-process"])
+def test_intact_ledger_gives_the_same_verdict_in_one_process_or_two(history, pipelined):
+    verdict = verify_database(pipelined=pipelined)
+    assert verdict.entries == 12
+    assert [checkpoint.size for checkpoint in verdict.checkpoints] == [8, 12]
+    assert verdict.root == services.root_at(12)
 
 
 def test_verdict_is_one_line(history):

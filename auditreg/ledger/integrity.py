@@ -1,8 +1,12 @@
 """Whole-ledger checks and exports over the database, streamed in constant memory."""
 
 import json
-from collections.abc import Callable, Iterator
+import multiprocessing
+import threading
+from collections.abc import Callable, Generator, Iterable, Iterator
+from contextlib import closing
 from datetime import datetime
+from multiprocessing.connection import Connection
 from typing import IO, Any
 
 from django.conf import settings
@@ -21,16 +25,19 @@ from auditreg.ledger.verify import (
 )
 
 CHUNK = 10_000
+PROGRESS_EVERY = 100_000
 ENTRY_COLUMNS = "seq, hash, body, subtrees, kind, subject, actor, recorded_at"
 
 Progress = Callable[[int, int], None]
 
 
-def verify_database(progress: Progress | None = None) -> Verdict:
+def verify_database(progress: Progress | None = None, *, pipelined: bool = True) -> Verdict:
     """Recompute every hash, link and subtree, check seq and time order, every checkpoint's
     signature and root, and that the query columns agree with the hashed bytes.
 
-    Raises LedgerBroken naming the first bad seq.
+    Raises LedgerBroken naming the first bad seq. With `pipelined` (and where a child process
+    can be forked), rows are read here and checked in a child process, so reading and
+    checking run on two cores; the checks and verdicts are the same either way.
     """
     checkpoints = list(Checkpoint.objects.order_by("tree_size"))
     for stored in checkpoints:
@@ -38,24 +45,104 @@ def verify_database(progress: Progress | None = None) -> Verdict:
     verifier = ChainVerifier(
         load_keyring(), [stored.note for stored in checkpoints], settings.AUDITREG_LEDGER_ORIGIN
     )
-    total = _count_entries()
-    # SQLite hands back naive UTC datetimes; compare like with like.
-    parse_time = _naive_time if connection.vendor == "sqlite" else datetime.fromisoformat
-    for seq, stored_hash, body, stored_subtrees, kind, subject, actor, recorded_at in _rows(
-        ENTRY_COLUMNS
-    ):
-        document = verifier.add(seq, stored_hash, body, stored_subtrees)
-        # The columns repeat fields of the body for queries; an edit to one shows here.
-        if (
-            document["kind"] != kind
-            or document["subject"] != subject
-            or document["actor"]["id"] != actor
-            or parse_time(document["time"]) != recorded_at
-        ):
-            _explain_columns(seq, document, kind, subject, actor, recorded_at)
-        if progress is not None and seq % 100_000 == 99_999:
-            progress(seq + 1, total)
+    check = _BatchCheck(verifier, _count_entries(), progress, sqlite=connection.vendor == "sqlite")
+    # Closed here, not whenever the generator is collected: the server-side cursor must be
+    # closed while its transaction is still open, even when verification stops early.
+    with closing(_row_batches(ENTRY_COLUMNS)) as batches:
+        if pipelined and _can_fork():
+            return _check_in_child_process(check, batches)
+        for batch in batches:
+            check(batch)
     return verifier.finish()
+
+
+class _BatchCheck:
+    """Feeds a batch of entry rows to the chain verifier and checks their query columns."""
+
+    def __init__(
+        self, verifier: ChainVerifier, total: int, progress: Progress | None, *, sqlite: bool
+    ) -> None:
+        self.verifier = verifier
+        self.total = total
+        self.progress = progress
+        # SQLite hands back naive UTC datetimes; compare like with like.
+        self.parse_time = _naive_time if sqlite else datetime.fromisoformat
+
+    def __call__(self, batch: list[tuple[Any, ...]]) -> None:
+        add, parse_time = self.verifier.add, self.parse_time
+        for seq, stored_hash, body, stored_subtrees, kind, subject, actor, recorded_at in batch:
+            document = add(seq, stored_hash, body, stored_subtrees)
+            # The columns repeat fields of the body for queries; an edit to one shows here.
+            if (
+                document["kind"] != kind
+                or document["subject"] != subject
+                or document["actor"]["id"] != actor
+                or parse_time(document["time"]) != recorded_at
+            ):
+                _explain_columns(seq, document, kind, subject, actor, recorded_at)
+        done = self.verifier.size
+        if (
+            self.progress is not None
+            and done // PROGRESS_EVERY > (done - len(batch)) // PROGRESS_EVERY
+        ):
+            self.progress(done, self.total)
+
+
+def _can_fork() -> bool:
+    # Celery's pool processes are daemons (which may not have children); forking a process
+    # with other threads running is unsafe. Both verify in-process instead.
+    return (
+        "fork" in multiprocessing.get_all_start_methods()
+        and not multiprocessing.current_process().daemon
+        and threading.active_count() == 1
+    )
+
+
+def _check_in_child_process(
+    check: _BatchCheck, batches: Iterable[list[tuple[Any, ...]]]
+) -> Verdict:
+    """Read rows in this process and check them in a forked child, batch by batch.
+
+    The pipe between them holds about one batch, so memory stays constant. The child never
+    touches the database connection it inherits, and leaves with os._exit (multiprocessing
+    does that), so the connection is not closed under this process.
+    """
+    context = multiprocessing.get_context("fork")
+    rows_out, rows_in = context.Pipe(duplex=False)
+    verdict_out, verdict_in = context.Pipe(duplex=False)
+    child = context.Process(target=_checker, args=(check, rows_out, verdict_in), daemon=True)
+    child.start()
+    rows_out.close()
+    verdict_in.close()
+    try:
+        for batch in batches:
+            rows_in.send(batch)
+        rows_in.send(None)
+    except BrokenPipeError:
+        pass  # the child stopped at a broken entry; its verdict says which
+    finally:
+        rows_in.close()
+    try:
+        outcome = verdict_out.recv()
+    except EOFError:
+        raise RuntimeError("the ledger verification process died without a verdict") from None
+    finally:
+        child.join()
+    if isinstance(outcome, LedgerBroken):
+        raise outcome
+    verdict: Verdict = outcome
+    return verdict
+
+
+def _checker(check: _BatchCheck, rows: Connection, verdict: Connection) -> None:
+    outcome: Verdict | LedgerBroken
+    try:
+        while (batch := rows.recv()) is not None:
+            check(batch)
+        outcome = check.verifier.finish()
+    except LedgerBroken as exc:
+        outcome = exc
+    verdict.send(outcome)
 
 
 def _check_checkpoint_columns(stored: Checkpoint) -> None:
@@ -98,15 +185,21 @@ def _count_entries() -> int:
     return int(count)
 
 
-def _rows(columns: str) -> Iterator[tuple[Any, ...]]:
-    """Entry rows in seq order, fetched in chunks (a server-side cursor on PostgreSQL)."""
+def _row_batches(columns: str) -> Generator[list[tuple[Any, ...]]]:
+    """Entry rows in seq order, in batches (a server-side cursor on PostgreSQL)."""
     cursor = connection.chunked_cursor()
     try:
         cursor.execute(f"SELECT {columns} FROM ledger_entry ORDER BY seq")  # noqa: S608
         while rows := cursor.fetchmany(CHUNK):
-            yield from rows
+            yield rows
     finally:
         cursor.close()
+
+
+def _rows(columns: str) -> Iterator[tuple[Any, ...]]:
+    with closing(_row_batches(columns)) as batches:
+        for batch in batches:
+            yield from batch
 
 
 def export_ledger(out: IO[bytes]) -> int:

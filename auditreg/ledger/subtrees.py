@@ -174,15 +174,18 @@ class Frontier:
         """
         if not isinstance(leaf, bytes) or len(leaf) != _HASH_SIZE:
             raise ValueError("a leaf hash is 32 bytes")
+        size = self._size
+        self._size = size + 1
+        if not size & 1:  # half of all leaves complete nothing
+            self._peaks.append(leaf)
+            return []
         completed = []
         node = leaf
         # Each trailing one bit of the old size is a peak of equal height to merge with.
-        remaining = self._size
-        self._size += 1
-        while remaining & 1:
+        while size & 1:
             node = merkle.node_hash(self._peaks.pop(), node)
             completed.append(node)
-            remaining >>= 1
+            size >>= 1
         self._peaks.append(node)
         return completed
 

@@ -37,6 +37,10 @@ class LedgerBroken(Exception):
         self.seq = seq
         self.reason = reason
 
+    def __reduce__(self) -> tuple[type["LedgerBroken"], tuple[int, str]]:
+        # Rebuilt from (seq, reason) when it crosses a process boundary.
+        return (LedgerBroken, (self.seq, self.reason))
+
 
 @dataclass
 class Verdict:

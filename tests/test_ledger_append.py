@@ -7,8 +7,9 @@ from django.db import transaction
 
 from auditreg.errors import DomainError
 from auditreg.ledger import merkle, services
-from auditreg.ledger.entry import GENESIS_PREV, Actor
+from auditreg.ledger.entry import Actor
 from auditreg.ledger.models import Entry
+from auditreg.ledger.verify import GENESIS_PREV
 from tests.conftest import DANA, append_many
 
 pytestmark = pytest.mark.django_db

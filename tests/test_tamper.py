@@ -197,7 +197,13 @@ COLUMN_TAMPERING = {
     ),
     "checkpoint size column edited": (
         lambda: raw("UPDATE ledger_checkpoint SET tree_size = 10 WHERE tree_size = 12"),
-        "tree_size column does not match its signed note",
+        "tree_size or root_hash column does not match its signed note",
+    ),
+    "checkpoint root column edited": (
+        lambda: raw(
+            "UPDATE ledger_checkpoint SET root_hash = %s WHERE tree_size = 8", [b"\x02" * 32]
+        ),
+        "tree_size or root_hash column does not match its signed note",
     ),
 }
 

@@ -13,7 +13,6 @@ import rfc8785
 
 from auditreg.errors import DomainError
 
-GENESIS_PREV = "0" * 64
 KIND_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 SUBJECT_PATTERN = re.compile(r"^[a-z][a-z0-9_-]*:[!-~]+$")
 ACTOR_ID_PATTERN = re.compile(r"^[a-z][a-z0-9_-]*:[!-~]+$")

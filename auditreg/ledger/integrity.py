@@ -1,5 +1,6 @@
 """Whole-ledger checks and exports over the database, streamed in constant memory."""
 
+import base64
 import json
 import multiprocessing
 import threading
@@ -16,6 +17,7 @@ from django.utils import timezone
 from auditreg.ledger.entry import as_utc, format_time
 from auditreg.ledger.keys import load_keyring
 from auditreg.ledger.models import Checkpoint
+from auditreg.ledger.note import NoteError, VerifierKey, open_note
 from auditreg.ledger.verify import (
     EXPORT_FORMAT,
     EXPORT_VERSION,
@@ -40,10 +42,11 @@ def verify_database(progress: Progress | None = None, *, pipelined: bool = True)
     checking run on two cores; the checks and verdicts are the same either way.
     """
     checkpoints = list(Checkpoint.objects.order_by("tree_size"))
+    keyring = load_keyring()
     for stored in checkpoints:
-        _check_checkpoint_columns(stored)
+        _check_checkpoint_columns(stored, keyring)
     verifier = ChainVerifier(
-        load_keyring(), [stored.note for stored in checkpoints], settings.AUDITREG_LEDGER_ORIGIN
+        keyring, [stored.note for stored in checkpoints], settings.AUDITREG_LEDGER_ORIGIN
     )
     check = _BatchCheck(verifier, _count_entries(), progress, sqlite=connection.vendor == "sqlite")
     # Closed here, not whenever the generator is collected: the server-side cursor must be
@@ -145,12 +148,23 @@ def _checker(check: _BatchCheck, rows: Connection, verdict: Connection) -> None:
     verdict.send(outcome)
 
 
-def _check_checkpoint_columns(stored: Checkpoint) -> None:
+def _check_checkpoint_columns(stored: Checkpoint, keyring: list[VerifierKey]) -> None:
+    """The tree_size and root_hash columns repeat the signed note for queries.
+
+    Only for notes whose signature verifies: an altered note is reported as such, by the
+    chain verifier, when the stream reaches its tree size.
+    """
+    try:
+        open_note(stored.note, keyring)
+    except NoteError:
+        return
     claimed = stored.note.rsplit("\n\n", 1)[0].split("\n")
-    if len(claimed) < 3 or claimed[1] != str(stored.tree_size):
+    root = base64.b64encode(bytes(stored.root_hash)).decode()
+    if len(claimed) < 3 or claimed[1] != str(stored.tree_size) or claimed[2] != root:
         raise LedgerBroken(
             max(stored.tree_size - 1, 0),
-            f"checkpoint row {stored.pk}: tree_size column does not match its signed note",
+            f"checkpoint row {stored.pk}: tree_size or root_hash column does not match its "
+            "signed note",
         )
 
 

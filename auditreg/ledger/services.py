@@ -14,15 +14,22 @@ from django.utils import timezone
 
 from auditreg.errors import DomainError
 from auditreg.ledger import merkle, subtrees
-from auditreg.ledger.entry import GENESIS_PREV, Actor, as_utc, draft
+from auditreg.ledger.entry import Actor, as_utc, draft
 from auditreg.ledger.keys import load_signer
 from auditreg.ledger.models import Checkpoint, Entry
 from auditreg.ledger.note import Checkpoint as CheckpointNote
 from auditreg.ledger.note import sign_checkpoint
+from auditreg.ledger.verify import GENESIS_PREV
 
 # pg_advisory_xact_lock key shared by every writer of the chain ("audi" in ASCII).
 APPEND_LOCK_KEY = 0x61756469
 HASH_SIZE = 32
+ENTRY_FIELDS = ["seq", "recorded_at", "kind", "subject", "actor", "hash", "subtrees", "body"]
+INSERT_ENTRY = (
+    "INSERT INTO ledger_entry (seq, recorded_at, kind, subject, actor, hash, subtrees, body) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+)
+READ_TAIL = "SELECT seq, hash, recorded_at FROM ledger_entry ORDER BY seq DESC LIMIT 1"
 
 
 def append(*, kind: str, subject: str, payload: dict[str, Any], actor: Actor) -> Entry:
@@ -64,18 +71,11 @@ def append(*, kind: str, subject: str, payload: dict[str, Any], actor: Actor) ->
     return Entry.from_db(connection.alias, ENTRY_FIELDS, values)
 
 
-ENTRY_FIELDS = ["seq", "recorded_at", "kind", "subject", "actor", "hash", "subtrees", "body"]
-INSERT_ENTRY = (
-    "INSERT INTO ledger_entry (seq, recorded_at, kind, subject, actor, hash, subtrees, body) "
-    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
-)
-READ_TAIL = "SELECT seq, hash, recorded_at FROM ledger_entry ORDER BY seq DESC LIMIT 1"
-
-
 def _lock_and_read_tail(cursor: CursorWrapper) -> tuple[int, bytes, datetime | str] | None:
     if connection.vendor == "postgresql":
         # One round trip: the tail is read by a second statement, with a snapshot taken
-        # after the lock is granted, so it always sees the latest committed entry.
+        # after the lock is granted, so it always sees the latest committed entry. (Two
+        # statements in one execute need client-side binding, Django's default for psycopg.)
         cursor.execute(f"SELECT pg_advisory_xact_lock({APPEND_LOCK_KEY}); {READ_TAIL}")
         cursor.nextset()
     else:

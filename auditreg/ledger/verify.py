@@ -10,7 +10,6 @@ checks that the database's query columns still agree with the hashed bytes.
 """
 
 import argparse
-import base64
 import json
 import re
 import sys
@@ -328,10 +327,6 @@ def main(argv: list[str] | None = None) -> int:
         for key in verdict.keys:
             print(f"trusted the file's own key {key.encode()}: compare it with the published key")
     return 0
-
-
-def b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
 
 
 if __name__ == "__main__":

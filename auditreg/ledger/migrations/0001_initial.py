@@ -46,9 +46,6 @@ class Migration(migrations.Migration):
                 "db_table": "ledger_entry",
                 "indexes": [
                     models.Index(fields=["subject", "seq"], name="ledger_entry_subject"),
-                    models.Index(fields=["kind", "seq"], name="ledger_entry_kind"),
-                    models.Index(fields=["actor", "seq"], name="ledger_entry_actor"),
-                    models.Index(fields=["recorded_at"], name="ledger_entry_time"),
                 ],
             },
         ),

@@ -136,3 +136,41 @@ def test_admin_shows_ledger_entries_read_only(client):
         client.post(f"/admin/ledger/entry/{entry.seq}/delete/", {"post": "yes"}).status_code == 403
     )
     assert Entry.objects.count() == 21
+
+
+@pytest.mark.django_db
+def test_progress_is_reported_each_time_a_multiple_is_passed(ledger, monkeypatch):
+    from auditreg.ledger import integrity
+
+    monkeypatch.setattr(integrity, "PROGRESS_EVERY", 10)
+    monkeypatch.setattr(integrity, "CHUNK", 4)
+    ledger(25)
+    seen: list[tuple[int, int]] = []
+    integrity.verify_database(lambda done, total: seen.append((done, total)), pipelined=False)
+    assert seen == [(12, 25), (20, 25)]
+
+
+@pytest.mark.django_db
+def test_verify_ledger_command_prints_progress_lines(ledger, monkeypatch, capfd):
+    # The command checks in a forked child, which writes the progress lines itself.
+    from auditreg.ledger import integrity
+
+    monkeypatch.setattr(integrity, "PROGRESS_EVERY", 10)
+    monkeypatch.setattr(integrity, "CHUNK", 5)
+    ledger(25)
+    call_command("verify_ledger")
+    captured = capfd.readouterr()
+    assert "verified 10 of 25 entries" in captured.err
+    assert "verified 20 of 25 entries" in captured.err
+    assert "ledger intact: 25 entries" in captured.out
+
+
+@pytest.mark.django_db
+def test_scheduled_jobs_checkpoint_and_verify(ledger):
+    from auditreg.ledger import tasks
+
+    ledger(5)
+    assert tasks.checkpoint_ledger() == 5
+    assert tasks.checkpoint_ledger() == 5
+    assert Checkpoint.objects.count() == 1
+    assert tasks.verify_ledger().startswith("ledger intact: 5 entries")

@@ -13,9 +13,9 @@ import rfc8785
 
 from auditreg.errors import DomainError
 
-KIND_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
-SUBJECT_PATTERN = re.compile(r"^[a-z][a-z0-9_-]*:[!-~]+$")
-ACTOR_ID_PATTERN = re.compile(r"^[a-z][a-z0-9_-]*:[!-~]+$")
+KIND_PATTERN = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+")
+# Subjects and actor ids are URN-like: a lower-case type, a colon, printable ASCII.
+URN_PATTERN = re.compile(r"[a-z][a-z0-9_-]*:[!-~]+")
 MAX_SUBJECT = 200
 MAX_ACTOR_ID = 200
 MAX_PAYLOAD_BYTES = 1_000_000
@@ -32,10 +32,6 @@ class Actor:
 
     def as_json(self) -> dict[str, str]:
         return {"id": self.id, "name": self.name}
-
-    @classmethod
-    def system(cls) -> "Actor":
-        return cls(id="system:auditreg", name="auditreg")
 
 
 def as_utc(value: datetime | str) -> datetime:
@@ -130,7 +126,7 @@ def entry_bytes(
 
 
 def check_kind(kind: str) -> None:
-    if not isinstance(kind, str) or len(kind) > 64 or not KIND_PATTERN.match(kind):
+    if not isinstance(kind, str) or len(kind) > 64 or not KIND_PATTERN.fullmatch(kind):
         raise DomainError(
             f"ledger kind {kind!r} is not valid: use dotted lower-case words such as "
             "'version.registered' (at most 64 characters)"
@@ -141,7 +137,7 @@ def check_subject(subject: str) -> None:
     if (
         not isinstance(subject, str)
         or len(subject) > MAX_SUBJECT
-        or not SUBJECT_PATTERN.match(subject)
+        or not URN_PATTERN.fullmatch(subject)
     ):
         raise DomainError(
             f"ledger subject {subject!r} is not valid: use a URN-like 'type:id' without spaces "
@@ -152,7 +148,7 @@ def check_subject(subject: str) -> None:
 def check_actor(actor: Actor) -> None:
     if not isinstance(actor, Actor):
         raise DomainError("ledger actor must be an Actor")
-    if len(actor.id) > MAX_ACTOR_ID or not ACTOR_ID_PATTERN.match(actor.id):
+    if len(actor.id) > MAX_ACTOR_ID or not URN_PATTERN.fullmatch(actor.id):
         raise DomainError(f"actor id {actor.id!r} is not valid: use 'user:NAME' or 'service:NAME'")
     if not isinstance(actor.name, str) or not actor.name.strip() or len(actor.name) > 200:
         raise DomainError("actor display name must be a non-empty string of at most 200 characters")

@@ -1,4 +1,5 @@
 import io
+import os
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -7,10 +8,16 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from hypothesis import settings as hypothesis_settings
 
 from auditreg.ledger import services
 from auditreg.ledger.entry import Actor
 from auditreg.ledger.models import Entry
+
+# CI runs the property tests with a fixed seed, so a run is repeatable; locally they explore.
+hypothesis_settings.register_profile("ci", derandomize=True)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 DANA = Actor("user:dana", "Dana Developer")
 VIC = Actor("user:vic", "Victor Validator")

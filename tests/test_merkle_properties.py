@@ -300,8 +300,12 @@ def test_consistency_proof_presented_for_other_sizes_or_roots_is_rejected(
     size1, size2 = case
     proof = consistency_proof(LEAVES, size1, size2)
     if (other_size1, other_size2) != (size1, size2):
-        root1 = ROOTS[other_size1] if 0 <= other_size1 <= MAX_LEAVES else ROOTS[size1]
-        root2 = ROOTS[other_size2] if 0 <= other_size2 <= MAX_LEAVES else ROOTS[size2]
+        # Each size with its own true root. (Not the case's roots under another size: RFC 9162
+        # proofs do not commit to the sizes themselves, only to the roots, so e.g. the proof
+        # for (1, 257) checks out for (1, 301) against the root of 257. That is why a root is
+        # trusted only together with its signed size.)
+        root1 = ROOTS[other_size1] if 0 <= other_size1 <= MAX_LEAVES else SOME_HASH
+        root2 = ROOTS[other_size2] if 0 <= other_size2 <= MAX_LEAVES else SOME_HASH
         assert not verify_consistency(other_size1, other_size2, root1, root2, proof)
     if other_size1 != size1 and 0 <= other_size1 <= MAX_LEAVES:
         assert not verify_consistency(size1, size2, ROOTS[other_size1], ROOTS[size2], proof)
@@ -599,3 +603,10 @@ def test_root_hash_of_over_a_million_leaves_needs_no_recursion_and_is_right() ->
         complete.append(node_hash(complete[-1], complete[-1]))
     peaks = [complete[level] for level in reversed(range(size.bit_length())) if size >> level & 1]
     assert root_hash([leaf] * size) == fold_right(peaks)
+
+
+def test_a_consistency_proof_commits_to_roots_not_to_the_second_size() -> None:
+    # Documents the RFC 9162 property behind "a root is trusted only with its signed size".
+    proof = consistency_proof(LEAVES, 1, 257)
+    assert verify_consistency(1, 299, ROOTS[1], ROOTS[257], proof)
+    assert not verify_consistency(1, 299, ROOTS[1], ROOTS[299], proof)

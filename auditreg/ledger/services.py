@@ -212,9 +212,5 @@ def checkpoint(*, origin: str) -> tuple[Checkpoint, bool]:
     return created, True
 
 
-def latest_checkpoint_sizes() -> list[int]:
-    return list(Checkpoint.objects.order_by("tree_size").values_list("tree_size", flat=True))
-
-
 def latest_checkpoint() -> Checkpoint | None:
     return Checkpoint.objects.order_by("-tree_size").first()

@@ -81,17 +81,24 @@ class ChainVerifier:
         self.keyring = list(keyring)
         self.origin = origin
         self.frontier = Frontier()
-        self.size = 0  # entries verified so far
         self.prev_hash = GENESIS_PREV
         self.prev_time = ""
         self.verified: list[Checkpoint] = []
         self.signers: dict[tuple[str, int], VerifierKey] = {}
         self.pending = sorted(
-            (_PendingCheckpoint(_claimed_size(signed), signed) for signed in signed_checkpoints),
+            (
+                _PendingCheckpoint(claimed_checkpoint(signed).size, signed)
+                for signed in signed_checkpoints
+            ),
             key=lambda pending: pending.size,
             reverse=True,  # popped from the end, smallest size first
         )
         self._check_due_checkpoints()
+
+    @property
+    def size(self) -> int:
+        """Entries verified so far."""
+        return self.frontier.size
 
     def add(
         self, seq: int, stored_hash: bytes, body: bytes, stored_subtrees: bytes | None = None
@@ -137,8 +144,7 @@ class ChainVerifier:
             )
         self.prev_hash = leaf.hex()
         self.prev_time = document["time"]
-        self.size = position + 1
-        if self.pending and self.pending[-1].size <= self.size:
+        if self.pending and self.pending[-1].size <= position + 1:
             self._check_due_checkpoints()
         return document
 
@@ -186,11 +192,12 @@ class ChainVerifier:
             self.signers[(key.name, key.key_hash)] = key
 
 
-def _claimed_size(signed: str) -> int:
-    """The tree size a checkpoint claims, read before its signature is checked (for ordering)."""
+def claimed_checkpoint(signed: str) -> Checkpoint:
+    """What a signed checkpoint claims, read without checking its signature (for ordering,
+    and for comparing with copies kept elsewhere). Raises LedgerBroken if malformed."""
     text = signed.rsplit("\n\n", 1)[0] + "\n"
     try:
-        return Checkpoint.parse(text).size
+        return Checkpoint.parse(text)
     except NoteError as exc:
         raise LedgerBroken(0, f"a stored checkpoint is malformed: {exc}") from None
 

@@ -117,6 +117,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "auditreg.apps.AuditregConfig",
     "auditreg.ledger",
+    "auditreg.registry",
     "lineage",
     "reports",
 ]

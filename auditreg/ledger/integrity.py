@@ -202,7 +202,8 @@ def _row_batches(columns: str) -> Generator[list[tuple[Any, ...]]]:
         cursor.close()
 
 
-def _rows(columns: str) -> Iterator[tuple[Any, ...]]:
+def entry_rows(columns: str) -> Iterator[tuple[Any, ...]]:
+    """Entry rows in seq order, streamed (inside a transaction on PostgreSQL)."""
     with closing(_row_batches(columns)) as batches:
         for batch in batches:
             yield from batch
@@ -221,7 +222,7 @@ def export_ledger(out: IO[bytes]) -> int:
     for note in Checkpoint.objects.order_by("tree_size").values_list("note", flat=True):
         _write_line(out, {"checkpoint": note})
     count = 0
-    for seq, stored_hash, body in _rows("seq, hash, body"):
+    for seq, stored_hash, body in entry_rows("seq, hash, body"):
         _write_line(
             out,
             {

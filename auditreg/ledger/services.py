@@ -71,6 +71,14 @@ def append(*, kind: str, subject: str, payload: dict[str, Any], actor: Actor) ->
     return Entry.from_db(connection.alias, ENTRY_FIELDS, values)
 
 
+def lock_ledger() -> None:
+    """Hold the append lock until the current transaction ends (PostgreSQL; on SQLite the
+    transaction's BEGIN IMMEDIATE already holds the database's write lock)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [APPEND_LOCK_KEY])
+
+
 def _lock_and_read_tail(cursor: CursorWrapper) -> tuple[int, bytes, datetime | str] | None:
     if connection.vendor == "postgresql":
         # One round trip: the tail is read by a second statement, with a snapshot taken

@@ -1,0 +1,377 @@
+"""The registry's vocabulary and rules that need no database: roles, stages, signature
+meanings, the model package, signed content and policy requirements.
+
+Pure code (no Django), shared by the services that write facts and the projection that
+rebuilds them from the ledger.
+"""
+
+import hashlib
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, TypeVar
+
+import rfc8785
+
+from auditreg.errors import DomainError
+
+
+class Role(StrEnum):
+    DEVELOPER = "developer"
+    VALIDATOR = "validator"
+    APPROVER = "approver"
+    MODEL_RISK_COMMITTEE = "model_risk_committee"
+    AUDITOR = "auditor"
+    ADMINISTRATOR = "administrator"
+
+
+class RiskTier(StrEnum):
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+class Stage(StrEnum):
+    DEVELOPMENT = "development"
+    VALIDATION = "validation"
+    REJECTED = "rejected"
+    APPROVED = "approved"
+    SHADOW = "shadow"
+    CANARY = "canary"
+    PRODUCTION = "production"
+    DEPRECATED = "deprecated"
+    RETIRED = "retired"
+
+
+class Meaning(StrEnum):
+    """The meaning of an electronic signature (21 CFR 11.50(a)(3))."""
+
+    AUTHORED = "authored"
+    REVIEWED = "reviewed"
+    VALIDATED = "validated"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    REVOKED = "revoked"
+
+
+class AuthorizationStatus(StrEnum):
+    PROPOSED = "proposed"
+    ACTIVE = "active"
+    REJECTED = "rejected"
+    REVOKED = "revoked"
+
+
+# Stage changes a person may ask for directly. Entering validation (a signature meaning
+# "authored"), leaving it (approved when the policy is met, rejected by a signature) and
+# rollbacks are made by their own services.
+MANUAL_TRANSITIONS: dict[Stage, frozenset[Stage]] = {
+    Stage.DEVELOPMENT: frozenset({Stage.RETIRED}),
+    Stage.VALIDATION: frozenset(),
+    Stage.REJECTED: frozenset({Stage.RETIRED}),
+    Stage.APPROVED: frozenset(
+        {Stage.SHADOW, Stage.CANARY, Stage.PRODUCTION, Stage.DEPRECATED, Stage.RETIRED}
+    ),
+    Stage.SHADOW: frozenset({Stage.CANARY, Stage.PRODUCTION, Stage.APPROVED, Stage.RETIRED}),
+    Stage.CANARY: frozenset({Stage.SHADOW, Stage.PRODUCTION, Stage.APPROVED, Stage.RETIRED}),
+    Stage.PRODUCTION: frozenset({Stage.DEPRECATED}),
+    Stage.DEPRECATED: frozenset({Stage.RETIRED}),
+    Stage.RETIRED: frozenset(),
+}
+# Stages in which a version serves (or shadows) real decisions.
+DEPLOYED = frozenset({Stage.SHADOW, Stage.CANARY, Stage.PRODUCTION})
+# Serving real decisions needs an active authorization for a use case of the model.
+NEEDS_AUTHORIZATION = frozenset({Stage.CANARY, Stage.PRODUCTION})
+
+SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
+USERNAME = re.compile(r"[a-z][a-z0-9_.-]{0,62}")
+DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+COMMIT = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+DECIMAL = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?")
+ACTOR_ID = re.compile(r"(user|service):[a-z][a-z0-9_.-]{0,62}")
+
+
+def sha256_of(document: object) -> str:
+    """`sha256:<hex>` of a JSON document's RFC 8785 canonical bytes."""
+    return "sha256:" + hashlib.sha256(rfc8785.dumps(document)).hexdigest()  # type: ignore[arg-type]
+
+
+def version_subject(model_slug: str, number: int) -> str:
+    return f"model:{model_slug}/{number}"
+
+
+def authorization_subject(use_case_slug: str, number: int) -> str:
+    return f"authorization:{use_case_slug}/{number}"
+
+
+def check_slug(value: object, what: str) -> str:
+    if not isinstance(value, str) or not SLUG.fullmatch(value):
+        raise DomainError(
+            f"{what} {value!r} is not valid: use lower-case letters, digits and hyphens "
+            "(at most 63 characters), such as 'credit-pd'"
+        )
+    return value
+
+
+def check_text(value: object, what: str, *, required: bool = True, limit: int = 2000) -> str:
+    if not isinstance(value, str):
+        raise DomainError(f"{what} must be text")
+    if required and not value.strip():
+        raise DomainError(f"{what} is required")
+    if len(value) > limit:
+        raise DomainError(f"{what} is longer than {limit} characters")
+    return value.strip()
+
+
+def check_decimal(value: object, what: str) -> str:
+    """Figures are exact decimals written as strings ("0.8412"), never binary floats."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if not isinstance(value, str) or not DECIMAL.fullmatch(value):
+        raise DomainError(f"{what} must be a decimal number written as a string, such as '0.25'")
+    return value
+
+
+E = TypeVar("E", bound=StrEnum)
+
+
+def check_choice(value: object, choices: type[E], what: str) -> E:
+    try:
+        return choices(value)  # type: ignore[arg-type]
+    except ValueError:
+        allowed = ", ".join(choice.value for choice in choices)
+        raise DomainError(f"{what} {value!r} is not one of: {allowed}") from None
+
+
+# --- The model package -------------------------------------------------------------------------
+
+PACKAGE_FIELDS = {
+    "artifact",
+    "flavor",
+    "framework",
+    "code",
+    "environment",
+    "hyperparameters",
+    "metrics",
+    "schema",
+    "training_run",
+    "data",
+}
+
+
+def check_package(package: object) -> dict[str, Any]:
+    """Validate a model package; return it with defaults filled, ready to be hashed.
+
+    A package is what makes a version reproducible: artifact (URI, SHA-256), flavor and
+    framework, code (repository, commit, dirty flag, authors), environment (lock-file
+    digest, Python, key packages), hyperparameters, metrics (decimal strings), input and
+    output schema, the training run and the data snapshots it came from.
+    """
+    if not isinstance(package, Mapping):
+        raise DomainError("the model package must be a JSON object")
+    unknown = sorted(set(package) - PACKAGE_FIELDS)
+    if unknown:
+        raise DomainError(f"the model package has unknown fields: {', '.join(unknown)}")
+    artifact = _object(package.get("artifact"), "package.artifact", required=True)
+    checked: dict[str, Any] = {
+        "artifact": {
+            "uri": check_text(artifact.get("uri"), "package.artifact.uri", limit=1000),
+            "digest": _digest(artifact.get("digest"), "package.artifact.digest"),
+            "media_type": check_text(
+                artifact.get("media_type", ""), "package.artifact.media_type", required=False
+            ),
+        },
+        "flavor": check_text(package.get("flavor"), "package.flavor", limit=100),
+    }
+    framework = _object(package.get("framework"), "package.framework")
+    checked["framework"] = {
+        "name": check_text(framework.get("name", ""), "package.framework.name", required=False),
+        "version": check_text(
+            framework.get("version", ""), "package.framework.version", required=False
+        ),
+    }
+    code = _object(package.get("code"), "package.code")
+    commit = code.get("commit", "")
+    if commit and (not isinstance(commit, str) or not COMMIT.fullmatch(commit)):
+        raise DomainError("package.code.commit must be a full git commit id (40 or 64 hex)")
+    checked["code"] = {
+        "repository": check_text(
+            code.get("repository", ""), "package.code.repository", required=False
+        ),
+        "commit": commit,
+        "dirty": _bool(code.get("dirty", False), "package.code.dirty"),
+        "authors": _actors(code.get("authors", []), "package.code.authors"),
+    }
+    environment = _object(package.get("environment"), "package.environment")
+    lock = environment.get("lock_digest", "")
+    checked["environment"] = {
+        "lock_digest": _digest(lock, "package.environment.lock_digest") if lock else "",
+        "python": check_text(
+            environment.get("python", ""), "package.environment.python", required=False
+        ),
+        "packages": _string_map(environment.get("packages", {}), "package.environment.packages"),
+    }
+    checked["hyperparameters"] = dict(_object(package.get("hyperparameters"), "hyperparameters"))
+    checked["metrics"] = {
+        check_text(name, "metric name", limit=100): check_decimal(value, f"metric {name!r}")
+        for name, value in _object(package.get("metrics"), "package.metrics").items()
+    }
+    schema = _object(package.get("schema"), "package.schema")
+    checked["schema"] = {
+        "inputs": _list(schema.get("inputs", []), "package.schema.inputs"),
+        "outputs": _list(schema.get("outputs", []), "package.schema.outputs"),
+    }
+    run = _object(package.get("training_run"), "package.training_run")
+    checked["training_run"] = {
+        "id": check_text(run.get("id", ""), "package.training_run.id", required=False),
+        "authors": _actors(run.get("authors", []), "package.training_run.authors"),
+    }
+    checked["data"] = [_snapshot_ref(item) for item in _list(package.get("data", []), "data")]
+    return checked
+
+
+def package_authors(package: Mapping[str, Any]) -> set[str]:
+    """Everyone who authored the training run or the code commit (actor ids)."""
+    return set(package["code"]["authors"]) | set(package["training_run"]["authors"])
+
+
+def _object(value: object, what: str, *, required: bool = False) -> Mapping[str, Any]:
+    if value is None and not required:
+        return {}
+    if not isinstance(value, Mapping):
+        raise DomainError(f"{what} must be a JSON object")
+    return value
+
+
+def _list(value: object, what: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise DomainError(f"{what} must be a JSON array")
+    return value
+
+
+def _bool(value: object, what: str) -> bool:
+    if not isinstance(value, bool):
+        raise DomainError(f"{what} must be true or false")
+    return value
+
+
+def _digest(value: object, what: str) -> str:
+    if not isinstance(value, str) or not DIGEST.fullmatch(value):
+        raise DomainError(f"{what} must be 'sha256:' followed by 64 lower-case hex digits")
+    return value
+
+
+def _actors(value: object, what: str) -> list[str]:
+    actors = _list(value, what)
+    for actor in actors:
+        if not isinstance(actor, str) or not ACTOR_ID.fullmatch(actor):
+            raise DomainError(f"{what}: {actor!r} is not a principal such as 'user:dana'")
+    return sorted(set(actors))
+
+
+def _string_map(value: object, what: str) -> dict[str, str]:
+    mapping = _object(value, what)
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in mapping.items()):
+        raise DomainError(f"{what} must map names to version strings")
+    return dict(mapping)
+
+
+def _snapshot_ref(item: object) -> dict[str, str]:
+    ref = _object(item, "package.data[]", required=True)
+    return {
+        "snapshot": check_text(ref.get("snapshot"), "package.data[].snapshot", limit=200),
+        "digest": _digest(ref.get("digest"), "package.data[].digest"),
+    }
+
+
+# --- Signatures --------------------------------------------------------------------------------
+
+
+def signed_content(*, record: str, facts: str, decision: Mapping[str, Any]) -> dict[str, Any]:
+    """What a signer signs: the record, the digest of its facts, and the decision.
+
+    Its SHA-256 binds the signature to this record and these facts (21 CFR 11.70): copied
+    onto another record, or left on a record whose facts were corrected, it no longer
+    matches.
+    """
+    return {"record": record, "facts": facts, "decision": dict(decision)}
+
+
+def binding_holds(
+    *, content: Mapping[str, Any], content_sha256: str, record: str, facts: str
+) -> bool:
+    return (
+        content.get("record") == record
+        and content.get("facts") == facts
+        and sha256_of(dict(content)) == content_sha256
+    )
+
+
+# --- Policies ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Requirement:
+    role: Role
+    meaning: Meaning
+    count: int
+
+    def as_json(self) -> dict[str, Any]:
+        return {"role": self.role.value, "meaning": self.meaning.value, "count": self.count}
+
+
+def check_requirements(items: object, what: str) -> list[Requirement]:
+    if not isinstance(items, list) or not items:
+        raise DomainError(f"{what} must list at least one required signature")
+    requirements = []
+    for item in items:
+        entry = _object(item, what, required=True)
+        count = entry.get("count", 1)
+        if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 10:
+            raise DomainError(f"{what}: count must be a whole number from 1 to 10")
+        role = check_choice(entry.get("role"), Role, f"{what}: role")
+        if role in (Role.AUDITOR, Role.ADMINISTRATOR):
+            raise DomainError(f"{what}: the {role} role does not sign decisions")
+        meaning = check_choice(entry.get("meaning"), Meaning, f"{what}: meaning")
+        if meaning not in (Meaning.VALIDATED, Meaning.APPROVED):
+            raise DomainError(f"{what}: a requirement is for 'validated' or 'approved'")
+        requirements.append(Requirement(role, meaning, count))
+    return requirements
+
+
+@dataclass(frozen=True)
+class Signed:
+    """One signature, as far as a policy is concerned."""
+
+    signer: str
+    role: str
+    meaning: str
+
+
+def requirements_met(requirements: Iterable[Requirement], signatures: Iterable[Signed]) -> bool:
+    return not missing_signatures(requirements, signatures)
+
+
+def missing_signatures(
+    requirements: Iterable[Requirement], signatures: Iterable[Signed]
+) -> list[str]:
+    """What the policy still needs, in words; empty when it is met.
+
+    A signer counts once on a decision, so one person never fills two required roles.
+    """
+    missing = []
+    seen: set[str] = set()
+    signatures = list(signatures)
+    for requirement in requirements:
+        signers = {
+            s.signer
+            for s in signatures
+            if s.role == requirement.role
+            and s.meaning == requirement.meaning
+            and s.signer not in seen
+        }
+        seen |= signers
+        if len(signers) < requirement.count:
+            short = requirement.count - len(signers)
+            missing.append(f"{short} more {requirement.meaning} by {requirement.role}")
+    return missing

@@ -1,0 +1,119 @@
+"""Rebuilding the registry from the ledger alone, and checking the live tables against it."""
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection, transaction
+
+from auditreg.ledger.integrity import entry_rows
+from auditreg.ledger.services import lock_ledger
+from auditreg.registry.models import TABLES
+from auditreg.registry.projection import APPLY, KEYS, Fact, Key, MemoryStore, Row, key_of, project
+
+MAX_REPORTED = 50
+
+
+class DbStore:
+    """The projection's store on the registry's tables (the live write path)."""
+
+    def get(self, table: str, key: Key) -> Row | None:
+        row: Row | None = TABLES[table]._default_manager.filter(**key).values().first()
+        return row
+
+    def insert(self, table: str, row: Row) -> None:
+        TABLES[table]._default_manager.create(**row)
+
+    def update(self, table: str, key: Key, changes: Row) -> None:
+        if TABLES[table]._default_manager.filter(**key).update(**changes) != 1:
+            raise KeyError(f"{table} {key} does not exist")
+
+    def delete(self, table: str, key: Key) -> None:
+        deleted, _ = TABLES[table]._default_manager.filter(**key).delete()
+        if deleted != 1:
+            raise KeyError(f"{table} {key} does not exist")
+
+
+@dataclass
+class Replay:
+    entries: int = 0
+    rows: int = 0
+    anomalies: list[str] = field(default_factory=list)
+    differences: list[str] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        return not self.differences and not self.anomalies
+
+
+def replay() -> tuple[MemoryStore, Replay]:
+    """Apply every ledger entry, from seq 0, to an empty in-memory registry."""
+    store, result = MemoryStore(), Replay()
+    for (body,) in entry_rows("body"):
+        result.entries += 1
+        document = json.loads(bytes(body))
+        if document["kind"] in APPLY:
+            result.anomalies += project(Fact.from_document(document), store)
+    result.rows = sum(len(rows) for rows in store.tables.values())
+    return store, result
+
+
+def check() -> Replay:
+    """Rebuild the registry from the ledger and compare it, row by row and column by column,
+    with the live tables. Reads one snapshot: entries and tables are from the same moment."""
+    outermost = not connection.in_atomic_block
+    with transaction.atomic():
+        if outermost and connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        store, result = replay()
+        for table in KEYS:
+            result.differences += _compare(table, store.tables[table])
+    return result
+
+
+def rebuild() -> Replay:
+    """Replace every registry table with the state rebuilt from the ledger."""
+    with transaction.atomic(durable=True):
+        lock_ledger()  # no entry may be appended between reading the ledger and rewriting
+        store, result = replay()
+        with connection.cursor() as cursor:
+            for table in reversed(KEYS):
+                name = connection.ops.quote_name(TABLES[table]._meta.db_table)
+                cursor.execute(f"DELETE FROM {name}")  # noqa: S608 - our own table names
+        for table in KEYS:
+            model = TABLES[table]
+            model._default_manager.bulk_create(
+                (model(**row) for row in store.tables[table].values()), batch_size=1000
+            )
+    return result
+
+
+def columns(table: str) -> list[str]:
+    return [f.attname for f in TABLES[table]._meta.concrete_fields if not f.primary_key]
+
+
+def _compare(table: str, expected: dict[tuple[Any, ...], Row]) -> list[str]:
+    names = columns(table)
+    differences = []
+    seen = set()
+    for live in TABLES[table]._default_manager.values(*names).iterator(chunk_size=2000):
+        key = key_of(table, live)
+        seen.add(key)
+        row = expected.get(key)
+        if row is None:
+            differences.append(f"{table} {_show(key)}: in the table but not in the ledger")
+            continue
+        for name in names:
+            if live[name] != row[name]:
+                differences.append(
+                    f"{table} {_show(key)}: {name} is {live[name]!r} in the table, "
+                    f"{row[name]!r} from the ledger"
+                )
+    for key in expected.keys() - seen:
+        differences.append(f"{table} {_show(key)}: in the ledger but missing from the table")
+    return differences
+
+
+def _show(key: tuple[Any, ...]) -> str:
+    return "/".join(str(part) for part in key)

@@ -94,3 +94,11 @@ def lift_append_only() -> None:
 def raw(sql: str, params: list[Any] | None = None) -> None:
     with connection.cursor() as cursor:
         cursor.execute(sql, params or [])
+
+
+@pytest.fixture
+def people(db):
+    """Enrolled personas with passwords (factories.password) and the default tier policies."""
+    from tests.factories import make_people
+
+    return make_people()

@@ -1,0 +1,138 @@
+"""The registry is a projection of the ledger: replay rebuilds it exactly, and any row changed,
+added or removed behind the ledger's back is reported."""
+
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from auditreg.ledger import services as ledger
+from auditreg.ledger.entry import Actor
+from auditreg.registry import replay
+from auditreg.registry.models import TABLES, ModelVersion, Signature
+from auditreg.registry.projection import KEYS
+from tests.conftest import raw
+from tests.factories import approve, authorize, deploy, make_model, make_use_case, make_version
+
+
+@pytest.fixture
+def history(people):
+    model = make_model(people)
+    first = approve(people, make_version(people, model))
+    use_case = make_use_case(people, model)
+    authorize(people, first, use_case)
+    deploy(people, first)
+    return first
+
+
+def check_fails(match: str) -> None:
+    with pytest.raises(CommandError, match="does NOT match the ledger"):
+        call_command(
+            "replay_ledger", "--check", stdout=io.StringIO(), stderr=(err := io.StringIO())
+        )
+    assert match in err.getvalue(), err.getvalue()
+
+
+def test_replay_check_passes_on_a_real_history(history, capsys):
+    call_command("replay_ledger", "--check")
+    out = capsys.readouterr().out
+    assert out.startswith(f"registry matches the ledger: {ledger.tree_size()} entries")
+
+
+def test_replay_rebuilds_every_table_exactly(history):
+    live = {table: _rows(table) for table in KEYS}
+    assert all(live[table] for table in ("principal", "version", "signature", "authorization"))
+    replay.rebuild()
+    assert {table: _rows(table) for table in KEYS} == live
+
+
+def test_a_projection_row_changed_behind_the_ledgers_back_is_reported(history):
+    raw("UPDATE registry_modelversion SET stage = 'approved' WHERE subject = %s", [history.subject])
+    check_fails(f"version {history.subject}: stage is 'approved' in the table, 'production'")
+
+
+def test_a_signature_moved_to_another_record_is_reported(history, people):
+    other = make_version(people, history.model, 2)
+    seq = Signature.objects.filter(version=history).first().seq
+    raw(
+        "UPDATE registry_signature SET subject = %s, version = %s WHERE seq = %s",
+        [other.subject, other.subject, seq],
+    )
+    check_fails(f"signature {seq}: subject is '{other.subject}' in the table")
+
+
+def test_a_row_added_or_deleted_behind_the_ledgers_back_is_reported(history):
+    raw("DELETE FROM registry_reviewperiod")  # nothing to delete: no monitoring breach yet
+    raw("DELETE FROM registry_stageperiod WHERE seq = (SELECT MAX(seq) FROM registry_stageperiod)")
+    check_fails("in the ledger but missing from the table")
+    replay.rebuild()
+    raw(
+        "INSERT INTO registry_roleassignment (principal, role, granted_seq) "
+        "VALUES ('user:mallory', 'approver', 1)"
+    )
+    check_fails("role_assignment user:mallory/approver: in the table but not in the ledger")
+
+
+def test_rebuild_repairs_a_tampered_table(history):
+    raw("UPDATE registry_modelversion SET package_digest = 'sha256:forged'")
+    replay.rebuild()
+    assert replay.check().clean
+    assert ModelVersion.objects.get(subject=history.subject).package_digest == (
+        history.package_digest
+    )
+
+
+def test_an_entry_the_services_would_never_write_fails_replay(history):
+    ledger.append(
+        kind="stage.changed",
+        subject=history.subject,
+        payload={"from": "development", "to": "production", "reason": "forged"},
+        actor=Actor("user:mallory", "Mallory Nobody"),
+    )
+    with pytest.raises(CommandError, match=f"replay failed: entry {ledger.tree_size() - 1}: "):
+        call_command("replay_ledger", "--check")
+
+
+def test_entries_of_other_kinds_leave_the_registry_alone(history):
+    ledger.append(
+        kind="ledger.exported",
+        subject="ledger:main",
+        payload={"purpose": "audit"},
+        actor=Actor("user:olga", "Olga Auditor"),
+    )
+    assert replay.check().clean
+
+
+def test_seed_demo_history_replays_and_answers_as_of(db, capsys):
+    call_command("seed_demo")
+    out = capsys.readouterr().out
+    assert "use case us-retail-credit-pd" in out
+    assert "in use: model:credit-pd/3" in out  # before the rollback
+    assert "in use: model:credit-pd/2" in out  # after it
+    assert "REVIEW REQUIRED" in out
+    assert replay.check().clean
+    call_command("as_of", "--use-case", "lvo-triage-cta-adults")
+    answer = capsys.readouterr().out
+    assert "in use: model:stroke-lvo/2" in answer
+    assert "fallback model:stroke-lvo/1" in answer
+    assert "credit-pd" not in answer
+    call_command("seed_demo")
+    assert "already present" in capsys.readouterr().out
+
+
+def test_as_of_command_refuses_a_bad_moment_or_unknown_use_case(db):
+    with pytest.raises(CommandError, match="not an ISO 8601"):
+        call_command("as_of", "--at", "yesterday")
+    with pytest.raises(CommandError, match="no use case 'nope'"):
+        call_command("as_of", "--use-case", "nope")
+
+
+def test_as_of_a_date_means_the_end_of_that_day(history, capsys):
+    call_command("as_of", "--at", timezone.localdate().isoformat())
+    assert f"production {history.subject}" in capsys.readouterr().out
+
+
+def _rows(table: str) -> list[tuple]:
+    names = replay.columns(table)
+    return sorted(TABLES[table]._default_manager.values_list(*names), key=repr)

@@ -43,6 +43,17 @@ def manage(env: dict[str, str], *args: str) -> str:
     return result.stdout
 
 
+APPEND_21 = """
+from django.db import transaction
+from auditreg.ledger import services
+from auditreg.ledger.entry import Actor
+trainer = Actor("service:trainer", "Nightly training pipeline")
+with transaction.atomic():
+    for n in range(21):
+        services.append(kind="test.recorded", subject="model:demo/1", payload={"n": n}, actor=trainer)
+"""
+
+
 def checkpoint_sizes(database: Path) -> list[int]:
     with sqlite3.connect(database) as connection:
         return [row[0] for row in connection.execute("SELECT tree_size FROM ledger_checkpoint")]
@@ -59,7 +70,7 @@ def test_worker_process_signs_a_checkpoint_sent_through_the_broker(tmp_path, bro
         env["CELERY_BROKER_URL"] = broker
     manage(env, "migrate", "-v0")
     manage(env, "init_keys")
-    manage(env, "seed_demo")
+    manage(env, "shell", "-c", APPEND_21)
     worker = subprocess.Popen(
         [
             sys.executable,

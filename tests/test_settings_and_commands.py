@@ -10,6 +10,7 @@ from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 
 from auditreg.ledger.models import Checkpoint, Entry
+from tests.conftest import append_many
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -57,28 +58,33 @@ def test_commands_exit_non_zero_with_one_line_when_the_ledger_is_broken(tmp_path
         assert manage(env, *command).returncode == 0
     intact = manage(env, "verify_ledger")
     assert intact.returncode == 0
-    assert intact.stdout.startswith("ledger intact: 21 entries")
+    assert intact.stdout.startswith("ledger intact: ")
+    assert manage(env, "replay_ledger", "--check").returncode == 0
     import sqlite3
 
     with sqlite3.connect(tmp_path / "auditreg.sqlite3") as connection:
+        (subject,) = connection.execute(
+            "SELECT subject FROM ledger_entry WHERE seq = 30"
+        ).fetchone()
         connection.execute("DROP TRIGGER ledger_entry_no_update")
-        connection.execute("UPDATE ledger_entry SET subject = 'model:forged' WHERE seq = 3")
+        connection.execute("UPDATE ledger_entry SET subject = 'model:forged' WHERE seq = 30")
     broken = manage(env, "verify_ledger")
     assert broken.returncode == 1
     assert broken.stderr.strip().splitlines()[-1] == (
-        "CommandError: ledger NOT intact: seq 3: subject column is 'model:forged' but the "
-        "hashed entry says 'dataset:loan-applications@2026-06-30'"
+        "CommandError: ledger NOT intact: seq 30: subject column is 'model:forged' but the "
+        f"hashed entry says '{subject}'"
     )
 
 
 @pytest.mark.django_db
 def test_seed_demo_is_idempotent_and_checkpoint_skips_an_unchanged_tree(capsys):
     call_command("seed_demo")
+    size = Entry.objects.count()
     call_command("seed_demo")
-    assert Entry.objects.count() == 21
+    assert Entry.objects.count() == size
     call_command("checkpoint")
     call_command("checkpoint")
-    assert list(Checkpoint.objects.values_list("tree_size", flat=True)) == [21]
+    assert list(Checkpoint.objects.values_list("tree_size", flat=True)) == [size]
     assert "no new entries" in capsys.readouterr().out
 
 
@@ -98,7 +104,7 @@ def test_rotated_key_keeps_old_checkpoints_verifiable(keys_dir, capsys):
     call_command("init_keys", "--rotate")
     assert (keys_dir / "ledger.key").read_text() != old_key
     assert len(list(keys_dir.glob("*.vkey"))) == 2
-    call_command("seed_demo", "--force")
+    append_many(5)
     call_command("checkpoint")
     call_command("verify_ledger", "--quiet")
     assert "2 signed checkpoints verified" in capsys.readouterr().out
@@ -111,7 +117,8 @@ def test_retired_public_key_removed_from_keyring_makes_old_checkpoints_fail(keys
     for vkey in keys_dir.glob("*.vkey"):
         vkey.unlink()
     call_command("init_keys", "--rotate")
-    with pytest.raises(CommandError, match="seq 20: checkpoint at tree size 21: signature"):
+    size = Entry.objects.count()
+    with pytest.raises(CommandError, match=f"seq {size - 1}: checkpoint at tree size {size}: sig"):
         call_command("verify_ledger", "--quiet")
 
 
@@ -126,7 +133,8 @@ def test_admin_shows_ledger_entries_read_only(client):
         "root-admin", "admin@bank.example", "correct horse battery"
     )
     client.force_login(admin)
-    entry = Entry.objects.get(seq=2)
+    entry = Entry.objects.get(subject="model:credit-pd", kind="model.registered")
+    size = Entry.objects.count()
     page = client.get(f"/admin/ledger/entry/{entry.seq}/change/")
     assert page.status_code == 200
     assert b"model:credit-pd" in page.content
@@ -135,7 +143,7 @@ def test_admin_shows_ledger_entries_read_only(client):
     assert (
         client.post(f"/admin/ledger/entry/{entry.seq}/delete/", {"post": "yes"}).status_code == 403
     )
-    assert Entry.objects.count() == 21
+    assert Entry.objects.count() == size
 
 
 @pytest.mark.django_db
@@ -174,3 +182,16 @@ def test_scheduled_jobs_checkpoint_and_verify(ledger):
     assert tasks.checkpoint_ledger() == 5
     assert Checkpoint.objects.count() == 1
     assert tasks.verify_ledger().startswith("ledger intact: 5 entries")
+
+
+@pytest.mark.django_db
+def test_admin_shows_registry_tables_read_only(client):
+    call_command("seed_demo")
+    admin = User.objects.create_superuser("root-admin", "admin@bank.example", "correct horse")
+    client.force_login(admin)
+    listing = client.get("/admin/registry/modelversion/")
+    assert b"model:credit-pd/3" in listing.content
+    assert client.get("/admin/registry/signature/add/").status_code == 403
+    version = client.get("/admin/registry/modelversion/1/change/")
+    assert version.status_code == 200
+    assert b'name="_save"' not in version.content

@@ -1,0 +1,73 @@
+"""One of several processes racing on the registry (see test_registry_races).
+
+python -m tests.registry_racer setup
+python -m tests.registry_racer register START_AT
+python -m tests.registry_racer sign USERNAME ROLE START_AT
+"""
+
+import os
+import sys
+import time
+
+import django
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "auditreg.settings")
+django.setup()
+
+from auditreg.errors import DomainError  # noqa: E402
+from auditreg.registry import services  # noqa: E402
+from auditreg.registry.domain import Meaning, Role  # noqa: E402
+from auditreg.registry.models import ModelVersion, Principal, RegisteredModel  # noqa: E402
+from tests.factories import (  # noqa: E402
+    make_model,
+    make_package,
+    make_people,
+    make_version,
+    password,
+    sign,
+    submit,
+)
+
+
+def setup() -> None:
+    people = make_people()
+    version = submit(people, make_version(people, make_model(people)))
+    sign(people.vic, version, Meaning.VALIDATED, Role.VALIDATOR)
+
+
+def wait(start_at: float) -> None:
+    while time.time() < start_at:
+        time.sleep(0.001)
+
+
+def register(start_at: float) -> None:
+    trainer = Principal.objects.get(actor_id="service:trainer")
+    model = RegisteredModel.objects.get(slug="credit-pd")
+    wait(start_at)
+    services.register_version(model=model, package=make_package(99), by=trainer)
+
+
+def sign_final(username: str, role: str, start_at: float) -> None:
+    signer = Principal.objects.get(actor_id=f"user:{username}")
+    version = ModelVersion.objects.get(subject="model:credit-pd/1")
+    wait(start_at)
+    try:
+        services.sign(
+            record=version,
+            meaning=Meaning.APPROVED,
+            role=Role(role),
+            password=password(username),
+            by=signer,
+        )
+    except DomainError as refusal:  # a loser of the race is refused, never double-counted
+        print(f"refused: {refusal}")
+
+
+if __name__ == "__main__":
+    command, *args = sys.argv[1:]
+    if command == "setup":
+        setup()
+    elif command == "register":
+        register(float(args[0]))
+    else:
+        sign_final(args[0], args[1], float(args[2]))

@@ -24,6 +24,8 @@ demo: install
 	$(DEMO_ENV) $(BIN)/python manage.py seed_demo
 	$(DEMO_ENV) $(BIN)/python manage.py checkpoint
 	$(DEMO_ENV) $(BIN)/python manage.py verify_ledger
+	$(DEMO_ENV) $(BIN)/python manage.py replay_ledger --check
+	$(DEMO_ENV) $(BIN)/python manage.py as_of --use-case us-retail-credit-pd
 
 lint: install
 	$(BIN)/ruff check .

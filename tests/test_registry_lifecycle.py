@@ -518,3 +518,16 @@ def test_policy_changes_are_ledger_entries_and_idempotent(people):
             review_months=12,
             by=people.marc,
         )
+
+
+def test_authorization_cannot_be_completed_for_a_version_retired_meanwhile(
+    people, approved, use_case
+):
+    proposal = services.propose_authorization(
+        version=approved, use_case=use_case, effective_on=timezone.localdate(), by=people.dana
+    )
+    sign(people.alice, proposal, Meaning.APPROVED, Role.APPROVER)
+    services.change_stage(version=approved, to=Stage.RETIRED, reason="withdrawn", by=people.alice)
+    with refused("is retired; it cannot be authorized now"):
+        sign(people.marc, proposal, Meaning.APPROVED, Role.MODEL_RISK_COMMITTEE)
+    assert Authorization.objects.get(pk=proposal.pk).status == "proposed"

@@ -159,11 +159,15 @@ def enroll_person(
     if not isinstance(username, str) or not USERNAME.fullmatch(username):
         raise DomainError(f"username {username!r} is not valid: lower-case letters, digits, ._-")
     zone = _check_zone(time_zone or settings.TIME_ZONE)
-    user, _ = get_user_model().objects.get_or_create(username=username, defaults={"email": email})
-    if password is None:
-        user.set_unusable_password()
-    else:
+    # An existing Django account (e.g. from createsuperuser) keeps its password unless a new
+    # one is given.
+    user, created = get_user_model().objects.get_or_create(
+        username=username, defaults={"email": email}
+    )
+    if password is not None:
         user.set_password(password)
+    elif created:
+        user.set_unusable_password()
     user.save()
     return _enroll(f"user:{username}", "person", username, printed_name, zone, roles, by)
 
@@ -621,7 +625,14 @@ def _authorization_decision(auth: Authorization, meaning: Meaning, role: Role) -
             auth.status == AuthorizationStatus.PROPOSED,
             f"{auth.subject} is {auth.status}, not awaiting decision",
         )
-        model = auth.version.model
+        version = auth.version
+        _expect(
+            version.stage in (Stage.APPROVED, *DEPLOYED) and not version.review_required,
+            f"{version.subject} is {version.stage}"
+            + (" with a monitoring review outstanding" if version.review_required else "")
+            + "; it cannot be authorized now",
+        )
+        model = version.model
         requirements = _requirements(policy_for(model).authorization)
         _check_role_fits(requirements, meaning, role, model.risk_tier, "authorization")
     else:

@@ -238,10 +238,10 @@ def extend_ledger(count: int) -> None:
 
 def read_and_hash() -> None:
     """The raw cost: the same rows through the same server-side cursor, SHA-256 of each body."""
-    from auditreg.ledger.integrity import ENTRY_COLUMNS, _rows
+    from auditreg.ledger.integrity import ENTRY_COLUMNS, entry_rows
 
     sha256 = hashlib.sha256
-    for row in _rows(ENTRY_COLUMNS):
+    for row in entry_rows(ENTRY_COLUMNS):
         sha256(b"\x00" + bytes(row[2])).digest()
 
 

@@ -375,7 +375,14 @@ def test_breach_requires_review_everywhere_until_a_validator_signs_it(
         segment="thin-file",
         by=people.trainer,
     )
-    assert breach.breach and breach.threshold["upper"] == "0.25"
+    assert breach.breach
+    threshold = Entry.objects.get(kind="threshold.set")
+    assert breach.threshold == {
+        "segment": "all",
+        "lower": None,
+        "upper": "0.25",
+        "set_seq": threshold.seq,
+    }
     version = reload(approved)
     assert version.review_required
     assert "review required" in str(version)

@@ -13,7 +13,6 @@ import psycopg
 import pytest
 from django.db import connection
 
-
 ROOT = Path(__file__).resolve().parent.parent
 
 pytestmark = pytest.mark.slow
@@ -93,4 +92,3 @@ def test_racing_registrations_and_final_approvals_record_each_fact_once(fresh_da
     assert len(ledger_kinds(env, "signature.signed")) == 4  # authored, validated, 2 approvals
     assert "registry matches the ledger" in run(env, "manage.py", "replay_ledger", "--check").stdout
     assert "ledger intact" in run(env, "manage.py", "verify_ledger").stdout
-

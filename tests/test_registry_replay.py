@@ -54,7 +54,7 @@ def test_a_projection_row_changed_behind_the_ledgers_back_is_reported(history):
 
 def test_a_signature_moved_to_another_record_is_reported(history, people):
     other = make_version(people, history.model, 2)
-    seq = Signature.objects.filter(version=history).first().seq
+    seq = Signature.objects.filter(version=history).earliest("seq").seq
     raw(
         "UPDATE registry_signature SET subject = %s, version = %s WHERE seq = %s",
         [other.subject, other.subject, seq],
@@ -133,6 +133,6 @@ def test_as_of_a_date_means_the_end_of_that_day(history, capsys):
     assert f"production {history.subject}" in capsys.readouterr().out
 
 
-def _rows(table: str) -> list[tuple]:
+def _rows(table: str) -> list[tuple[object, ...]]:
     names = replay.columns(table)
     return sorted(TABLES[table]._default_manager.values_list(*names), key=repr)

@@ -94,8 +94,8 @@ def test_a_session_alone_is_not_enough_to_sign(people, in_validation):
             record=in_validation,
             meaning=Meaning.VALIDATED,
             role=Role.VALIDATOR,
-            password=None,
-            by=people.vic,  # type: ignore[arg-type]
+            password=None,  # type: ignore[arg-type]
+            by=people.vic,
         )
 
 

@@ -10,6 +10,7 @@ from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 
 from auditreg.ledger.models import Checkpoint, Entry
+from auditreg.registry.models import ModelVersion
 from tests.conftest import append_many
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -192,6 +193,7 @@ def test_admin_shows_registry_tables_read_only(client):
     listing = client.get("/admin/registry/modelversion/")
     assert b"model:credit-pd/3" in listing.content
     assert client.get("/admin/registry/signature/add/").status_code == 403
-    version = client.get("/admin/registry/modelversion/1/change/")
+    pk = ModelVersion.objects.get(subject="model:credit-pd/3").pk
+    version = client.get(f"/admin/registry/modelversion/{pk}/change/")
     assert version.status_code == 200
     assert b'name="_save"' not in version.content

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
 DEMO_ENV := DEBUG=1
 
-.PHONY: demo install lint test test-sqlite test-postgres bench clean
+.PHONY: demo install lint test test-sqlite test-postgres bench bench-registry clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,9 +41,14 @@ test-sqlite: install
 test-postgres: install
 	DATABASE_URL=$(POSTGRES_URL) $(BIN)/python -m pytest -q --create-db
 
-## bench: the ledger benchmarks on PostgreSQL (see docs/benchmarks.md).
+## bench: the ledger and registry benchmarks on PostgreSQL, one after the other (they share
+## the scratch database; see docs/benchmarks.md). bench-registry: the registry's alone.
 bench: install
 	DATABASE_URL=$(POSTGRES_URL) $(BIN)/python -m bench.ledger
+	DATABASE_URL=$(POSTGRES_URL) $(BIN)/python -m bench.registry
+
+bench-registry: install
+	DATABASE_URL=$(POSTGRES_URL) $(BIN)/python -m bench.registry
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -50,7 +50,9 @@ from auditreg.ledger.entry import Actor
 trainer = Actor("service:trainer", "Nightly training pipeline")
 with transaction.atomic():
     for n in range(21):
-        services.append(kind="test.recorded", subject="model:demo/1", payload={"n": n}, actor=trainer)
+        services.append(
+            kind="test.recorded", subject="model:demo/1", payload={"n": n}, actor=trainer
+        )
 """
 
 

@@ -538,3 +538,14 @@ def test_authorization_cannot_be_completed_for_a_version_retired_meanwhile(
     with refused("is retired; it cannot be authorized now"):
         sign(people.marc, proposal, Meaning.APPROVED, Role.MODEL_RISK_COMMITTEE)
     assert Authorization.objects.get(pk=proposal.pk).status == "proposed"
+
+
+def test_a_proposal_for_a_version_retired_meanwhile_can_still_be_rejected(
+    people, approved, use_case
+):
+    proposal = services.propose_authorization(
+        version=approved, use_case=use_case, effective_on=timezone.localdate(), by=people.dana
+    )
+    services.change_stage(version=approved, to=Stage.RETIRED, reason="withdrawn", by=people.alice)
+    sign(people.alice, proposal, Meaning.REJECTED, Role.APPROVER, "Version withdrawn")
+    assert Authorization.objects.get(pk=proposal.pk).status == "rejected"

@@ -1,8 +1,8 @@
 """Rebuilding the registry from the ledger alone, and checking the live tables against it."""
 
 import json
-from dataclasses import dataclass, field
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection, transaction

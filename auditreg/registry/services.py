@@ -626,8 +626,10 @@ def _authorization_decision(auth: Authorization, meaning: Meaning, role: Role) -
             f"{auth.subject} is {auth.status}, not awaiting decision",
         )
         version = auth.version
+        # A proposal can always be rejected; approving it needs a version still fit for use.
         _expect(
-            version.stage in (Stage.APPROVED, *DEPLOYED) and not version.review_required,
+            meaning == Meaning.REJECTED
+            or (version.stage in (Stage.APPROVED, *DEPLOYED) and not version.review_required),
             f"{version.subject} is {version.stage}"
             + (" with a monitoring review outstanding" if version.review_required else "")
             + "; it cannot be authorized now",
@@ -900,6 +902,11 @@ def rollback(*, use_case: UseCase, reason: str, by: Principal) -> ModelVersion:
         )
     if fallback.stage in (Stage.REJECTED, Stage.RETIRED):
         raise DomainError(f"the fallback {fallback.subject} is {fallback.stage}")
+    if fallback.review_required:
+        raise DomainError(
+            f"the fallback {fallback.subject} has a monitoring review outstanding; a "
+            "validator must sign it reviewed before it can go back into production"
+        )
     payload = {"from": current.subject, "to": fallback.subject, "reason": reason}
     write_fact(
         kind="usecase.rolled_back", subject=f"usecase:{use_case.slug}", payload=payload, by=by

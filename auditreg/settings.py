@@ -122,6 +122,17 @@ INSTALLED_APPS = [
     "reports",
 ]
 
+REST_FRAMEWORK = {
+    # Service principals use Bearer tokens; people use their Django session (with CSRF).
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "auditreg.api.auth.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "EXCEPTION_HANDLER": "auditreg.api.errors.problem_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -375,3 +375,10 @@ def missing_signatures(
             short = requirement.count - len(signers)
             missing.append(f"{short} more {requirement.meaning} by {requirement.role}")
     return missing
+
+
+class Scope(StrEnum):
+    """What an API token may do, on top of its service principal's roles."""
+
+    INGEST = "ingest"
+    READ = "read"

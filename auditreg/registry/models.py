@@ -394,3 +394,24 @@ TABLES: dict[str, type[models.Model]] = {
     "monitoring": MonitoringRecord,
     "review_period": ReviewPeriod,
 }
+
+
+class ApiToken(models.Model):
+    """A service principal's API token. A credential store, like Django's users: only the
+    SHA-256 of the secret is kept; issuing and revoking are recorded in the ledger."""
+
+    principal = models.ForeignKey(
+        Principal, on_delete=models.PROTECT, to_field="actor_id", db_column="principal"
+    )
+    name = models.CharField(max_length=100)
+    # The public part of the token ("ar_<prefix>_<secret>"), for lookup and display.
+    prefix = models.CharField(max_length=16, unique=True)
+    digest = models.CharField(max_length=64)
+    scopes = models.JSONField()
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True)
+    issued_seq = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"token {self.prefix} ({self.name}) of {self.principal_id}"

@@ -7,6 +7,9 @@ Rule violations raise DomainError with a reason a person can act on, and change 
 """
 
 import calendar
+import hashlib
+import hmac
+import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -33,6 +36,7 @@ from auditreg.registry.domain import (
     Requirement,
     RiskTier,
     Role,
+    Scope,
     Signed,
     Stage,
     authorization_subject,
@@ -49,6 +53,7 @@ from auditreg.registry.domain import (
     version_subject,
 )
 from auditreg.registry.models import (
+    ApiToken,
     Authorization,
     ModelVersion,
     MonitoringRecord,
@@ -236,6 +241,95 @@ def set_active(*, principal: Principal, active: bool, reason: str, by: Principal
     write_fact(kind=kind, subject=principal.actor_id, payload=payload, by=by)
     if principal.is_person:
         get_user_model().objects.filter(username=principal.username).update(is_active=active)
+
+
+# --- API tokens for service principals ---------------------------------------------------------
+
+TOKEN_PREFIX = "ar"  # noqa: S105 - the tokens' public prefix, not a secret
+MAX_TOKEN_DAYS = 365
+
+
+@transaction.atomic(durable=True)
+def issue_token(
+    *,
+    principal: Principal,
+    name: str,
+    scopes: Sequence[Scope],
+    days: int = 90,
+    by: Principal,
+) -> tuple[ApiToken, str]:
+    """Issue an API token to a service principal. Administrators only.
+
+    Returns the token row and the token itself, which is shown once and never stored: only
+    its SHA-256 is kept. The issue (never the secret) is recorded in the ledger.
+    """
+    require_role(by, {Role.ADMINISTRATOR}, "issue API tokens")
+    if principal.kind != "service":
+        raise DomainError(f"{principal} is not a service principal; people sign in instead")
+    if not principal.active:
+        raise DomainError(f"{principal} is deactivated")
+    checked = sorted({check_choice(scope, Scope, "scope").value for scope in scopes})
+    if not checked:
+        raise DomainError("a token needs at least one scope: ingest, read")
+    if not isinstance(days, int) or not 1 <= days <= MAX_TOKEN_DAYS:
+        raise DomainError(f"a token lasts from 1 to {MAX_TOKEN_DAYS} days")
+    prefix = secrets.token_hex(6)
+    token = f"{TOKEN_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
+    now = timezone.now()
+    payload: dict[str, Any] = {
+        "token": prefix,
+        "name": check_text(name, "token name", limit=100),
+        "scopes": checked,
+        "expires_at": format_time(now + timedelta(days=days)),
+    }
+    entry = write_fact(kind="token.issued", subject=principal.actor_id, payload=payload, by=by)
+    row = ApiToken.objects.create(
+        principal=principal,
+        name=payload["name"],
+        prefix=prefix,
+        digest=_token_digest(token),
+        scopes=checked,
+        created_at=entry.recorded_at,
+        expires_at=now + timedelta(days=days),
+        issued_seq=entry.seq,
+    )
+    return row, token
+
+
+@transaction.atomic(durable=True)
+def revoke_token(*, token: ApiToken, reason: str, by: Principal) -> None:
+    require_role(by, {Role.ADMINISTRATOR}, "revoke API tokens")
+    token = ApiToken.objects.select_for_update().get(pk=token.pk)
+    if token.revoked_at is not None:
+        raise DomainError(f"{token} is already revoked")
+    payload = {"token": token.prefix, "reason": check_text(reason, "reason")}
+    entry = write_fact(kind="token.revoked", subject=token.principal_id, payload=payload, by=by)
+    token.revoked_at = entry.recorded_at
+    token.save(update_fields=["revoked_at"])
+
+
+def authenticate_token(token: str) -> tuple[Principal, ApiToken]:
+    """The principal behind a presented token; DomainError if it is unknown, expired,
+    revoked, or its principal is deactivated (the reason is not told to the caller)."""
+    # The secret is URL-safe base64, which may itself contain "_".
+    parts = token.split("_", 2) if isinstance(token, str) else []
+    if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
+        raise DomainError("not an auditreg API token")
+    row = ApiToken.objects.select_related("principal").filter(prefix=parts[1]).first()
+    if row is None or not hmac.compare_digest(row.digest, _token_digest(token)):
+        raise DomainError("unknown API token")
+    if row.revoked_at is not None:
+        raise DomainError("this API token has been revoked")
+    if row.expires_at <= timezone.now():
+        raise DomainError("this API token has expired")
+    if not row.principal.active:
+        raise DomainError("the token's service principal is deactivated")
+    return row.principal, row
+
+
+def _token_digest(token: str) -> str:
+    # Tokens carry 256 random bits, so a fast hash is enough (no password stretching).
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _check_zone(name: str) -> str:

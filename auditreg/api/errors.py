@@ -1,0 +1,43 @@
+"""Errors as RFC 9457 problem details (`application/problem+json`) with a clear `detail`."""
+
+from typing import Any
+
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+from auditreg.errors import DomainError
+
+PROBLEM = "application/problem+json"
+
+
+def problem_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF's errors and the domain's refusals, as problem+json. A DomainError is a rule the
+    request broke: 422 with the rule's reason; nothing was changed."""
+    if isinstance(exc, DomainError):
+        exc = exceptions.ValidationError(str(exc))
+        exc.status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+    data = response.data
+    detail = data.get("detail") if isinstance(data, dict) else None
+    problem: dict[str, Any] = {
+        "type": "about:blank",
+        "title": response.status_text,
+        "status": response.status_code,
+        "detail": str(detail) if detail is not None else _flatten(data),
+    }
+    if detail is None and isinstance(data, dict):
+        problem["errors"] = data
+    response.data = problem
+    response.content_type = PROBLEM
+    return response
+
+
+def _flatten(data: Any) -> str:
+    if isinstance(data, dict):
+        return "; ".join(f"{key}: {_flatten(value)}" for key, value in data.items())
+    if isinstance(data, list):
+        return " ".join(_flatten(item) for item in data)
+    return str(data)

@@ -19,7 +19,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -41,6 +42,14 @@ def main() -> None:
     )
     parser.add_argument("--proofs", type=int, default=1_000, help="proofs of each kind to time")
     args = parser.parse_args()
+    with scratch_database():
+        run(args)
+
+
+@contextmanager
+def scratch_database(*, keep: bool = False) -> Iterator[str]:
+    """Create the bench database on DATABASE_URL's server, point this process's Django
+    settings at it, and drop it afterwards (unless `keep`). Yields its URL."""
     base = os.environ.get("DATABASE_URL", "")
     if not base.startswith("postgres"):
         sys.exit("set DATABASE_URL to a PostgreSQL server (the database itself is not touched)")
@@ -52,9 +61,12 @@ def main() -> None:
             AUDITREG_DATA_DIR=tempfile.mkdtemp(prefix="auditreg-bench-"),
             DJANGO_SETTINGS_MODULE="auditreg.settings",
         )
-        run(args)
+        yield url
     finally:
-        drop_database(base)
+        if keep:
+            print(f"kept the database {BENCH_DB}: {url}", file=sys.stderr)
+        else:
+            drop_database(base)
 
 
 def run(args: argparse.Namespace) -> None:

@@ -19,11 +19,9 @@ import hashlib
 import json
 import multiprocessing
 import multiprocessing.connection
-import os
 import pstats
 import random
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -33,11 +31,10 @@ from typing import TYPE_CHECKING, Any, cast
 
 from bench.ledger import (
     BENCH_DB,
-    create_database,
-    drop_database,
     interleaved_best_of,
     percentile,
     print_table,
+    scratch_database,
 )
 
 if TYPE_CHECKING:
@@ -137,23 +134,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     args.models = args.models or max(1, args.versions // 10)
-    base = os.environ.get("DATABASE_URL", "")
-    if not base.startswith("postgres"):
-        sys.exit("set DATABASE_URL to a PostgreSQL server (the database itself is not touched)")
-    url = create_database(base)
-    try:
-        os.environ.update(
-            DATABASE_URL=url,
-            DEBUG="1",
-            AUDITREG_DATA_DIR=tempfile.mkdtemp(prefix="auditreg-bench-"),
-            DJANGO_SETTINGS_MODULE="auditreg.settings",
-        )
+    with scratch_database(keep=args.keep):
         run(args)
-    finally:
-        if args.keep:
-            print(f"kept the database {BENCH_DB}: {url}", file=sys.stderr)
-        else:
-            drop_database(base)
 
 
 def run(args: argparse.Namespace) -> None:

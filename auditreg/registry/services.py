@@ -766,8 +766,9 @@ def _check_independent(
     if decision.terms["meaning"] == Meaning.AUTHORED:
         return
     version = target if isinstance(target, ModelVersion) else target.version
+    on_version = version_signatures(version)
     builders = {version.registered_by} | package_authors(version.package)
-    builders |= {s.signer for s in version_signatures(version) if s.meaning == Meaning.AUTHORED}
+    builders |= {s.signer for s in on_version if s.meaning == Meaning.AUTHORED}
     if isinstance(target, Authorization):
         builders.add(target.proposed_by)
         same_decision = [
@@ -778,7 +779,7 @@ def _check_independent(
     else:
         same_decision = [
             s
-            for s in version_signatures(version)
+            for s in on_version
             if s.content["decision"].get("stage") == decision.terms["stage"]
             and s.content["decision"].get("review_of") == decision.terms.get("review_of")
         ]

@@ -4,3 +4,7 @@ class DomainError(ValueError):
     The API maps it to problem+json, the portal to a form error, commands to a non-zero
     exit with the message on one line.
     """
+
+
+class Conflict(DomainError):
+    """The request contradicts a fact already recorded (the API answers 409)."""

@@ -118,6 +118,7 @@ INSTALLED_APPS = [
     "auditreg.apps.AuditregConfig",
     "auditreg.ledger",
     "auditreg.registry",
+    "auditreg.api",
     "lineage",
     "reports",
 ]

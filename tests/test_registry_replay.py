@@ -10,8 +10,8 @@ from django.utils import timezone
 from auditreg.ledger import services as ledger
 from auditreg.ledger.entry import Actor
 from auditreg.registry import replay
-from auditreg.registry.models import TABLES, ModelVersion, Signature
-from auditreg.registry.projection import KEYS
+from auditreg.registry.models import ModelVersion, Signature
+from auditreg.registry.replay import KEYS, TABLES
 from tests.conftest import raw
 from tests.factories import approve, authorize, deploy, make_model, make_use_case, make_version
 

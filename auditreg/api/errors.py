@@ -6,17 +6,23 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from auditreg.errors import DomainError
+from auditreg.errors import Conflict, DomainError
 
 PROBLEM = "application/problem+json"
 
 
 def problem_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's errors and the domain's refusals, as problem+json. A DomainError is a rule the
-    request broke: 422 with the rule's reason; nothing was changed."""
+    request broke: 422 with the rule's reason (409 when it contradicts a recorded fact);
+    nothing was changed."""
     if isinstance(exc, DomainError):
-        exc = exceptions.ValidationError(str(exc))
-        exc.status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+        refused = exceptions.ValidationError(str(exc))
+        refused.status_code = (
+            status.HTTP_409_CONFLICT
+            if isinstance(exc, Conflict)
+            else status.HTTP_422_UNPROCESSABLE_ENTITY
+        )
+        exc = refused
     response = exception_handler(exc, context)
     if response is None:
         return None

@@ -77,31 +77,31 @@ class Store(Protocol):
     def delete(self, table: str, key: Key) -> None: ...
 
 
-def key_of(table: str, row: Row) -> tuple[Any, ...]:
-    return tuple(row[column] for column in KEYS[table])
-
-
 class MemoryStore:
-    """The registry's tables as dicts, for replay."""
+    """Projected tables as dicts, for replay. `keys`: each table's natural key."""
 
-    def __init__(self) -> None:
-        self.tables: dict[str, dict[tuple[Any, ...], Row]] = {table: {} for table in KEYS}
+    def __init__(self, keys: dict[str, tuple[str, ...]] = KEYS) -> None:
+        self.keys = keys
+        self.tables: dict[str, dict[tuple[Any, ...], Row]] = {table: {} for table in keys}
+
+    def key_of(self, table: str, row: Row) -> tuple[Any, ...]:
+        return tuple(row[column] for column in self.keys[table])
 
     def get(self, table: str, key: Key) -> Row | None:
-        return self.tables[table].get(key_of(table, key))
+        return self.tables[table].get(self.key_of(table, key))
 
     def insert(self, table: str, row: Row) -> None:
         rows = self.tables[table]
-        key = key_of(table, row)
+        key = self.key_of(table, row)
         if key in rows:
             raise KeyError(f"{table} {key} already exists")
         rows[key] = dict(row)
 
     def update(self, table: str, key: Key, changes: Row) -> None:
-        self.tables[table][key_of(table, key)].update(changes)
+        self.tables[table][self.key_of(table, key)].update(changes)
 
     def delete(self, table: str, key: Key) -> None:
-        del self.tables[table][key_of(table, key)]
+        del self.tables[table][self.key_of(table, key)]
 
 
 def project(fact: Fact, store: Store) -> list[str]:

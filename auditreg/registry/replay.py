@@ -9,8 +9,23 @@ from django.db import connection, transaction
 
 from auditreg.ledger.integrity import entry_rows
 from auditreg.ledger.services import lock_ledger
-from auditreg.registry.models import TABLES
-from auditreg.registry.projection import APPLY, KEYS, Fact, Key, MemoryStore, Row, key_of, project
+from auditreg.registry import projection as registry
+from auditreg.registry.models import TABLES as REGISTRY_TABLES
+from auditreg.registry.projection import Fact, Key, MemoryStore, Row
+from lineage import projection as lineage
+from lineage.models import TABLES as LINEAGE_TABLES
+
+# Every table that is a projection of the ledger, in dependency order, and its model.
+KEYS = {**registry.KEYS, **lineage.KEYS}
+TABLES = {**REGISTRY_TABLES, **LINEAGE_TABLES}
+KINDS = frozenset(registry.APPLY) | frozenset(lineage.APPLY)
+
+
+def project_all(fact: Fact, store: "DbStore | MemoryStore") -> list[str]:
+    """Apply one entry to the lineage graph, then to the registry (a correction's lineage
+    reads the package it replaces). Returns the registry's anomalies."""
+    return lineage.project(fact, store) + registry.project(fact, store)
+
 
 MAX_REPORTED = 50
 
@@ -49,12 +64,12 @@ class Replay:
 
 def replay() -> tuple[MemoryStore, Replay]:
     """Apply every ledger entry, from seq 0, to an empty in-memory registry."""
-    store, result = MemoryStore(), Replay()
+    store, result = MemoryStore(KEYS), Replay()
     for (body,) in entry_rows("body"):
         result.entries += 1
         document = json.loads(bytes(body))
-        if document["kind"] in APPLY:
-            result.anomalies += project(Fact.from_document(document), store)
+        if document["kind"] in KINDS:
+            result.anomalies += project_all(Fact.from_document(document), store)
     result.rows = sum(len(rows) for rows in store.tables.values())
     return store, result
 
@@ -99,7 +114,7 @@ def _compare(table: str, expected: dict[tuple[Any, ...], Row]) -> list[str]:
     differences = []
     seen = set()
     for live in _live_rows(table, names):
-        key = key_of(table, live)
+        key = tuple(live[column] for column in KEYS[table])
         seen.add(key)
         row = expected.get(key)
         if row is None:

@@ -64,8 +64,10 @@ from auditreg.registry.models import (
     Threshold,
     UseCase,
 )
-from auditreg.registry.projection import Fact, project
-from auditreg.registry.replay import DbStore
+from auditreg.registry.projection import Fact
+from auditreg.registry.replay import DbStore, project_all
+from lineage.domain import is_snapshot_subject
+from lineage.models import Node
 
 # Management commands act as this principal, with the administrator role only: whoever can
 # run them already controls the server.
@@ -118,10 +120,32 @@ def write_fact(*, kind: str, subject: str, payload: dict[str, Any], by: Principa
     entry = ledger.append(
         kind=kind, subject=subject, payload=payload, actor=Actor(by.actor_id, by.printed_name)
     )
-    anomalies = project(Fact.from_document(entry.document), DbStore())
+    anomalies = project_all(Fact.from_document(entry.document), DbStore())
     if anomalies:  # the services check every rule first: this is a programming error
         raise RuntimeError("; ".join(anomalies))
     return entry
+
+
+def check_snapshots_recorded(subjects: list[str], digests: dict[str, str] | None = None) -> None:
+    """Refuse references to dataset snapshots that are not recorded in the lineage, or were
+    recorded with another content digest."""
+    found = dict(
+        Node.objects.filter(subject__in=subjects, kind="snapshot").values_list("subject", "digest")
+    )
+    for subject in subjects:
+        if not is_snapshot_subject(subject) or subject not in found:
+            raise DomainError(f"{subject} is not a recorded dataset snapshot")
+        if digests and digests.get(subject) not in (None, found[subject]):
+            raise DomainError(
+                f"{subject} was recorded with digest {found[subject]}, not {digests[subject]}"
+            )
+
+
+def _check_package_data(package: dict[str, Any]) -> None:
+    data = package["data"]
+    check_snapshots_recorded(
+        [item["snapshot"] for item in data], {item["snapshot"]: item["digest"] for item in data}
+    )
 
 
 def require_role(by: Principal, roles: Iterable[Role], action: str) -> None:
@@ -469,6 +493,7 @@ def register_version(
     """
     require_role(by, {Role.DEVELOPER}, "register model versions")
     checked = check_package(package)
+    _check_package_data(checked)
     digest = sha256_of(checked)
     # Lock the model row: concurrent registrations of one model are serialized, so the
     # idempotency check and the next number hold.
@@ -498,6 +523,7 @@ def correct_version(
             f"{version.subject} is {version.stage}: its facts are final; register a new version"
         )
     checked = check_package(package)
+    _check_package_data(checked)
     if checked["artifact"]["digest"] != version.artifact_digest:
         raise DomainError("a different artifact is a different version: register it as one")
     digest = sha256_of(checked)

@@ -19,6 +19,7 @@ from auditreg.registry.domain import Meaning, RiskTier, Role, Stage
 from auditreg.registry.models import ModelVersion, Principal
 from auditreg.registry.queries import as_of, format_registry_at
 from auditreg.registry.services import SYSTEM
+from lineage import services as lineage
 
 DEMO_PASSWORD = "auditreg-demo"  # noqa: S105 - sample logins, printed for the demo
 PEOPLE = [
@@ -32,6 +33,22 @@ PEOPLE = [
     ("quinn", "Quinn Quality", Role.APPROVER, "Europe/Berlin"),
     ("marc", "Marc Riskcommittee", Role.MODEL_RISK_COMMITTEE, "America/Chicago"),
     ("olga", "Olga Auditor", Role.AUDITOR, "Europe/London"),
+]
+
+
+DATASETS = [
+    # name, URI, description
+    ("bureau-tradelines", "s3://bank-data/raw/bureau-tradelines/", "Monthly credit bureau extract"),
+    ("loan-applications", "s3://bank-data/features/loan-applications/", "Applicant features"),
+    ("cta-training", "s3://neuro-data/cta-training/", "CTA studies from 4 sites, labelled"),
+    ("cta-validation", "s3://neuro-data/cta-validation/", "Held-out CTA studies, 2 new sites"),
+]
+SNAPSHOTS = [
+    # dataset, label, rows
+    ("bureau-tradelines", "2026-06-30", 4_812_330),
+    ("loan-applications", "2026-06-30", 1_204_118),
+    ("cta-training", "2026-01", 9_412),
+    ("cta-validation", "2026-03", 1_877),
 ]
 
 
@@ -126,6 +143,7 @@ class Command(BaseCommand):
             self.stdout.write("sample history already present; nothing recorded")
             return
         people = self.enroll()
+        self.record_data(people)
         before_rollback = self.credit_history(people)
         self.stroke_history(people)
         olga = people["olga"]
@@ -160,6 +178,56 @@ class Command(BaseCommand):
         for tier, policy in services.DEFAULT_POLICIES.items():
             services.set_policy(risk_tier=tier, **policy, by=people["marc"])
         return people
+
+    def record_data(self, p: dict[str, Principal]) -> None:
+        """Datasets and snapshots the sample models were trained on: the credit data is
+        derived from the raw bureau extract by a feature-engineering run."""
+        for name, uri, description in DATASETS:
+            lineage.record_dataset(name=name, uri=uri, description=description, by=p["trainer"])
+        for name, label, rows in SNAPSHOTS:
+            lineage.record_snapshot(
+                dataset=name,
+                label=label,
+                digest=digest(f"{name} {label}"),
+                uri=f"{dict((d[0], d[1]) for d in DATASETS)[name]}{label}/",
+                rows=rows,
+                by=p["trainer"],
+            )
+        lineage.record_run(
+            facts={
+                "id": "credit-pd/features-2026-06-30",
+                "job": "credit-pd-features",
+                "status": "completed",
+                "started_at": "2026-07-01T02:00:00+00:00",
+                "ended_at": "2026-07-01T02:41:00+00:00",
+                "parameters": {"lookback_months": 24},
+                "inputs": ["dataset:bureau-tradelines@2026-06-30"],
+                "outputs": ["dataset:loan-applications@2026-06-30"],
+            },
+            by=p["trainer"],
+        )
+
+    def register_version(
+        self, model: Any, package: dict[str, Any], *, by: Principal
+    ) -> ModelVersion:
+        """Report the training run, then register the version it produced."""
+        lineage.record_run(
+            facts={
+                "id": package["training_run"]["id"],
+                "job": f"{model.slug}-training",
+                "status": "completed",
+                "parameters": package["hyperparameters"],
+                "metrics": package["metrics"],
+                "inputs": [item["snapshot"] for item in package["data"]],
+                "code": {key: package["code"][key] for key in ("repository", "commit", "dirty")},
+                "environment": package["environment"],
+                "artifacts": [package["artifact"]],
+                "authors": package["training_run"]["authors"],
+            },
+            by=by,
+        )
+        version, _ = services.register_version(model=model, package=package, by=by)
+        return version
 
     def sign(self, who: Principal, record: Any, meaning: Meaning, role: Role, comment: str) -> None:
         services.sign(
@@ -231,9 +299,7 @@ class Command(BaseCommand):
             by=p["dana"],
         )
         trainer = p["trainer"]
-        v1, _ = services.register_version(
-            model=model, package=credit_package(1, "0.7911", "0.3810"), by=trainer
-        )
+        v1 = self.register_version(model, credit_package(1, "0.7911", "0.3810"), by=trainer)
         self.sign(p["dana"], v1, Meaning.AUTHORED, Role.DEVELOPER, "Ready for validation.")
         self.sign(
             p["vic"],
@@ -242,9 +308,7 @@ class Command(BaseCommand):
             Role.VALIDATOR,
             "Outcomes analysis: KS 0.38 on the 2025 out-of-time vintage, below the 0.45 benchmark.",
         )
-        v2, _ = services.register_version(
-            model=model, package=credit_package(2, "0.8412", "0.5210"), by=trainer
-        )
+        v2 = self.register_version(model, credit_package(2, "0.8412", "0.5210"), by=trainer)
         self.approve_version(p, v2, "dana", "vic", "alice")
         use_case = services.create_use_case(
             slug="us-retail-credit-pd",
@@ -262,9 +326,7 @@ class Command(BaseCommand):
         services.record_monitoring(
             version=v2, metric="psi", value="0.07", window_start=today, window_end=today, by=trainer
         )
-        v3, _ = services.register_version(
-            model=model, package=credit_package(3, "0.8530", "0.5370"), by=trainer
-        )
+        v3 = self.register_version(model, credit_package(3, "0.8530", "0.5370"), by=trainer)
         self.approve_version(p, v3, "dana", "vic", "alice")
         self.authorize(p, v3, use_case, "dana", "alice", conditions, fallback=v2)
         services.change_stage(version=v3, to=Stage.PRODUCTION, reason="CHG-20533", by=p["dana"])
@@ -303,16 +365,12 @@ class Command(BaseCommand):
             population="Adults (18+) with CT angiography of the head and neck for suspected stroke",
             by=p["quinn"],
         )
-        v1, _ = services.register_version(
-            model=model, package=stroke_package(1, "0.92"), by=p["devi"]
-        )
+        v1 = self.register_version(model, stroke_package(1, "0.92"), by=p["devi"])
         self.approve_version(p, v1, "devi", "vera", "quinn")
         conditions = ["Radiologist reads every study", "Sites with 64-slice CT or better"]
         self.authorize(p, v1, use_case, "devi", "quinn", conditions)
         services.change_stage(version=v1, to=Stage.PRODUCTION, reason="CR-118", by=p["devi"])
-        v2, _ = services.register_version(
-            model=model, package=stroke_package(2, "0.94"), by=p["devi"]
-        )
+        v2 = self.register_version(model, stroke_package(2, "0.94"), by=p["devi"])
         self.approve_version(p, v2, "devi", "vera", "quinn")
         self.authorize(p, v2, use_case, "devi", "quinn", conditions, fallback=v1)
         services.change_stage(version=v2, to=Stage.PRODUCTION, reason="CR-131", by=p["devi"])

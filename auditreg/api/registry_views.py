@@ -1,0 +1,244 @@
+"""Models, versions, monitoring, signatures, use cases, authorizations and `as_of`.
+
+Every write is one service call, wrapped for `Idempotency-Key`; the services check roles
+and rules and raise DomainError (422) or Conflict (409), changing nothing.
+"""
+
+import dataclasses
+from datetime import date, datetime
+from typing import Any
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, status
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.pagination import CursorPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from auditreg.api import serializers as s
+from auditreg.api.auth import HasScope, TokenUser, acting_principal
+from auditreg.api.idempotency import idempotent
+from auditreg.registry import services
+from auditreg.registry.models import (
+    Authorization,
+    ModelVersion,
+    RegisteredModel,
+    UseCase,
+)
+from auditreg.registry.queries import as_of
+
+
+class Pages(CursorPagination):
+    page_size = 100
+    page_size_query_param = "limit"
+    max_page_size = 1000
+
+
+class ByRegistration(Pages):
+    ordering = "registered_seq"
+
+
+class Readable(HasScope("read")):  # type: ignore[misc]
+    """Tokens need the `read` scope; people need a role in the registry (an auditor reads
+    everything; a person with no role reads nothing)."""
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        if not super().has_permission(request, view):
+            return False
+        if isinstance(request.user, TokenUser):
+            return True
+        principal = acting_principal(request)
+        if not principal.active or not principal.roles():
+            raise PermissionDenied(f"{principal} has no role in the registry")
+        return True
+
+
+Ingest = HasScope("ingest")
+
+
+def _filtered(queryset: QuerySet[Any], request: Request, *names: str) -> QuerySet[Any]:
+    for name in names:
+        value = request.query_params.get(name)
+        if value:
+            queryset = queryset.filter(**{name: value})
+    return queryset
+
+
+class ModelList(generics.ListAPIView[RegisteredModel]):
+    """Models in the inventory, filtered by `risk_tier`, `domain`, or `q` (name or slug)."""
+
+    serializer_class = s.ModelOut
+    pagination_class = ByRegistration
+
+    def get_permissions(self) -> list[Any]:
+        return [Ingest()] if self.request.method == "POST" else [Readable()]
+
+    def get_queryset(self) -> QuerySet[RegisteredModel]:
+        models = _filtered(RegisteredModel.objects.all(), self.request, "risk_tier", "domain")
+        query = self.request.query_params.get("q")
+        if query:
+            models = models.filter(name__icontains=query) | models.filter(slug__icontains=query)
+        return models
+
+    @extend_schema(request=s.ModelIn, responses={201: s.ModelOut})
+    @idempotent
+    def post(self, request: Request) -> Response:
+        body = s.ModelIn(data=request.data)
+        body.is_valid(raise_exception=True)
+        existed = RegisteredModel.objects.filter(slug=body.validated_data["slug"]).exists()
+        model = services.register_model(**body.validated_data, by=acting_principal(request))
+        answer = status.HTTP_200_OK if existed else status.HTTP_201_CREATED
+        return Response(s.ModelOut(model).data, status=answer)
+
+
+class ModelDetail(generics.RetrieveAPIView[RegisteredModel]):
+    permission_classes = [Readable]
+    serializer_class = s.ModelOut
+    queryset = RegisteredModel.objects.all()
+    lookup_field = "slug"
+
+
+class VersionList(generics.ListAPIView[ModelVersion]):
+    """A model's versions, oldest first, filtered by `stage`. POST registers a version;
+    the same package again answers 200 with the version already registered."""
+
+    serializer_class = s.VersionOut
+    pagination_class = ByRegistration
+
+    def get_permissions(self) -> list[Any]:
+        return [Ingest()] if self.request.method == "POST" else [Readable()]
+
+    def get_queryset(self) -> QuerySet[ModelVersion]:
+        model = get_object_or_404(RegisteredModel, slug=self.kwargs["slug"])
+        return _filtered(model.versions.all(), self.request, "stage")
+
+    @extend_schema(request=s.VersionIn, responses={201: s.VersionOut, 200: s.VersionOut})
+    @idempotent
+    def post(self, request: Request, slug: str) -> Response:
+        body = s.VersionIn(data=request.data)
+        body.is_valid(raise_exception=True)
+        model = get_object_or_404(RegisteredModel, slug=slug)
+        version, created = services.register_version(
+            model=model, package=body.validated_data["package"], by=acting_principal(request)
+        )
+        answer = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        return Response(s.VersionOut(version).data, status=answer)
+
+
+def _version(slug: str, number: int) -> ModelVersion:
+    return get_object_or_404(
+        ModelVersion.objects.select_related("model"), model=slug, number=number
+    )
+
+
+class VersionDetail(APIView):
+    permission_classes = [Readable]
+
+    @extend_schema(responses=s.VersionOut)
+    def get(self, request: Request, slug: str, number: int) -> Response:
+        return Response(s.VersionOut(_version(slug, number)).data)
+
+
+class MonitoringCreate(APIView):
+    """Record a performance figure of a version in use; a figure outside the model's
+    threshold marks the version review-required."""
+
+    permission_classes = [Ingest]
+
+    @extend_schema(request=s.MonitoringIn, responses={201: s.MonitoringOut})
+    @idempotent
+    def post(self, request: Request, slug: str, number: int) -> Response:
+        body = s.MonitoringIn(data=request.data)
+        body.is_valid(raise_exception=True)
+        record = services.record_monitoring(
+            version=_version(slug, number), **body.validated_data, by=acting_principal(request)
+        )
+        return Response(s.MonitoringOut(record).data, status=status.HTTP_201_CREATED)
+
+
+class SignatureCreate(APIView):
+    """Sign a decision on a version as a person, re-entering the password (21 CFR Part 11).
+    API tokens cannot sign: a signature is a person's act."""
+
+    permission_classes = [Readable]
+
+    @extend_schema(request=s.SignIn, responses={201: None})
+    def post(self, request: Request, slug: str, number: int) -> Response:
+        if isinstance(request.user, TokenUser):
+            raise PermissionDenied(
+                "API tokens cannot sign: an electronic signature needs a person who signs in "
+                "and enters their password again"
+            )
+        body = s.SignIn(data=request.data)
+        body.is_valid(raise_exception=True)
+        signature = services.sign(
+            record=_version(slug, number), **body.validated_data, by=acting_principal(request)
+        )
+        return Response(
+            {"seq": signature.seq, "subject": signature.subject, "meaning": signature.meaning},
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class UseCaseList(generics.ListAPIView[UseCase]):
+    permission_classes = [Readable]
+    serializer_class = s.UseCaseOut
+    pagination_class = type("ByCreation", (Pages,), {"ordering": "created_seq"})
+    queryset = UseCase.objects.all()
+
+
+class AuthorizationList(generics.ListAPIView[Authorization]):
+    """Authorizations, filtered by `use_case` (slug) and `status`."""
+
+    permission_classes = [Readable]
+    serializer_class = s.AuthorizationOut
+    pagination_class = type("ByProposal", (Pages,), {"ordering": "proposed_seq"})
+
+    def get_queryset(self) -> QuerySet[Authorization]:
+        return _filtered(Authorization.objects.all(), self.request, "use_case", "status")
+
+
+class AsOf(APIView):
+    """The registry as recorded at `at` (default: now): production, shadow and canary
+    versions per model; authorizations in force per use case, with their signatures."""
+
+    permission_classes = [Readable]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("at", str, description="ISO 8601 time with offset"),
+            OpenApiParameter("model", str),
+            OpenApiParameter("use_case", str),
+        ]
+    )
+    def get(self, request: Request) -> Response:
+        moment = timezone.now()
+        raw = request.query_params.get("at")
+        if raw:
+            try:
+                moment = datetime.fromisoformat(raw)
+            except ValueError:
+                raise ValidationError(f"'at' must be an ISO 8601 time, not {raw!r}") from None
+            if moment.tzinfo is None:
+                raise ValidationError("'at' must carry a UTC offset, such as 2026-03-31T23:59Z")
+        model = use_case = None
+        if request.query_params.get("model"):
+            model = get_object_or_404(RegisteredModel, slug=request.query_params["model"])
+        if request.query_params.get("use_case"):
+            use_case = get_object_or_404(UseCase, slug=request.query_params["use_case"])
+        answer = as_of(moment, by=acting_principal(request), model=model, use_case=use_case)
+        return Response(_plain(dataclasses.asdict(answer)))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value

@@ -1,0 +1,356 @@
+"""Lineage facts and the rules that need no database: what a dataset, a snapshot and a
+training run report must hold, their ledger subjects, and how reports of one run merge.
+
+Pure code (no Django), shared by the services that write facts and the projection that
+rebuilds the lineage tables from the ledger.
+"""
+
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from auditreg.errors import Conflict, DomainError
+from auditreg.registry.domain import (
+    COMMIT,
+    _actors,
+    _bool,
+    _digest,
+    _list,
+    _object,
+    _string_map,
+    check_choice,
+    check_decimal,
+    check_text,
+    sha256_of,
+)
+
+# A name: printable, no white space, and no '@' (it separates a dataset from a snapshot).
+NAME = re.compile(r"[^\s@]{1,300}")
+LABEL = re.compile(r"[^\s@]{1,100}")
+MAX_ITEMS = 1000
+
+
+class NodeKind(StrEnum):
+    DATASET = "dataset"
+    SNAPSHOT = "snapshot"
+    RUN = "run"
+    JOB = "job"
+    CODE = "code"
+    ENVIRONMENT = "environment"
+    ARTIFACT = "artifact"
+    VERSION = "version"
+
+
+class Relation(StrEnum):
+    """An edge runs from the upstream node to the downstream one."""
+
+    SNAPSHOT_OF = "snapshot_of"  # dataset → snapshot
+    INPUT = "input"  # snapshot → run
+    OUTPUT = "output"  # run → snapshot or artifact
+    CODE = "code"  # code → run or version
+    ENVIRONMENT = "environment"  # environment → run or version
+    JOB = "job"  # job → run
+    TRAINED_BY = "trained_by"  # run → version
+    TRAINED_ON = "trained_on"  # snapshot → version
+    ARTIFACT = "artifact"  # artifact → version
+
+
+class RunStatus(StrEnum):
+    STARTED = "started"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    ABORTED = "aborted"
+
+
+FINISHED = frozenset({RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.ABORTED})
+
+
+# --- Subjects ----------------------------------------------------------------------------------
+
+
+def dataset_subject(name: str) -> str:
+    return f"dataset:{name}"
+
+
+def snapshot_subject(dataset: str, label: str) -> str:
+    return f"dataset:{dataset}@{label}"
+
+
+def run_subject(run_id: str) -> str:
+    return run_id if run_id.startswith("run:") else f"run:{run_id}"
+
+
+def code_subject(code: Mapping[str, Any]) -> str:
+    return f"code:{code['repository']}@{code['commit']}"
+
+
+def environment_subject(environment: Mapping[str, Any]) -> str:
+    return f"environment:{environment['lock_digest']}"
+
+
+def artifact_subject(digest: str) -> str:
+    return f"artifact:{digest}"
+
+
+def check_name(value: object, what: str) -> str:
+    if not isinstance(value, str) or not NAME.fullmatch(value):
+        raise DomainError(f"{what} must be 1 to 300 characters with no spaces and no '@'")
+    return value
+
+
+def is_snapshot_subject(subject: str) -> bool:
+    return subject.startswith("dataset:") and "@" in subject
+
+
+# --- Datasets and snapshots --------------------------------------------------------------------
+
+
+def check_dataset(*, name: object, uri: object = "", description: object = "") -> dict[str, Any]:
+    return {
+        "name": check_name(name, "the dataset name"),
+        "uri": check_text(uri, "uri", required=False, limit=1000),
+        "description": check_text(description, "description", required=False),
+    }
+
+
+def check_snapshot(
+    *,
+    dataset: object,
+    label: object,
+    digest: object,
+    uri: object = "",
+    rows: object = None,
+    schema: object = None,
+    time_range: object = None,
+) -> dict[str, Any]:
+    """A snapshot is one exact state of a dataset: its content digest, and optionally its
+    row count, schema (fields and their digest) and the time range its rows cover."""
+    if not isinstance(label, str) or not LABEL.fullmatch(label):
+        raise DomainError("the snapshot label must be 1 to 100 characters, no spaces, no '@'")
+    if rows is not None and (isinstance(rows, bool) or not isinstance(rows, int) or rows < 0):
+        raise DomainError("rows must be a whole number, 0 or more")
+    return {
+        "dataset": check_name(dataset, "the dataset name"),
+        "label": label,
+        "digest": _digest(digest, "digest"),
+        "uri": check_text(uri, "uri", required=False, limit=1000),
+        "rows": rows,
+        "schema": _check_schema(schema),
+        "time_range": _check_range(time_range),
+    }
+
+
+def _check_schema(schema: object) -> dict[str, Any] | None:
+    if schema is None:
+        return None
+    value = _object(schema, "schema")
+    fields = _list(value.get("fields", []), "schema.fields")
+    if len(fields) > MAX_ITEMS:
+        raise DomainError(f"schema.fields holds more than {MAX_ITEMS} fields")
+    checked = []
+    for item in fields:
+        field = _object(item, "schema.fields[]", required=True)
+        checked.append(
+            {
+                "name": check_text(field.get("name"), "schema.fields[].name", limit=300),
+                "type": check_text(field.get("type", ""), "schema.fields[].type", required=False),
+            }
+        )
+    digest = value.get("digest")
+    return {
+        "fields": checked,
+        # Without a digest of its own, the schema's digest is that of its fields (RFC 8785).
+        "digest": _digest(digest, "schema.digest") if digest else sha256_of(checked),
+    }
+
+
+def _check_range(time_range: object) -> dict[str, str] | None:
+    if time_range is None:
+        return None
+    value = _object(time_range, "time_range")
+    start = check_time(value.get("start"), "time_range.start")
+    end = check_time(value.get("end"), "time_range.end")
+    if datetime.fromisoformat(end) < datetime.fromisoformat(start):
+        raise DomainError("time_range ends before it starts")
+    return {"start": start, "end": end}
+
+
+def check_time(value: object, what: str) -> str:
+    """An ISO 8601 time with its UTC offset, returned in one canonical form."""
+    if not isinstance(value, str):
+        raise DomainError(f"{what} must be an ISO 8601 time such as 2026-06-30T12:00:00Z")
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise DomainError(f"{what}: {value!r} is not an ISO 8601 time") from None
+    if moment.tzinfo is None:
+        raise DomainError(f"{what}: {value!r} has no UTC offset")
+    return moment.isoformat()
+
+
+# --- Training runs -----------------------------------------------------------------------------
+
+RUN_FIELDS = {
+    "id",
+    "job",
+    "status",
+    "started_at",
+    "ended_at",
+    "parameters",
+    "metrics",
+    "inputs",
+    "outputs",
+    "code",
+    "environment",
+    "artifacts",
+    "authors",
+}
+
+
+def check_run(facts: object) -> dict[str, Any]:
+    """Validate one report of a training run; return it normalized, ready to be hashed."""
+    if not isinstance(facts, Mapping):
+        raise DomainError("a run report must be a JSON object")
+    unknown = sorted(set(facts) - RUN_FIELDS)
+    if unknown:
+        raise DomainError(f"the run report has unknown fields: {', '.join(unknown)}")
+    run_id = check_text(facts.get("id"), "id", limit=200)
+    if any(char.isspace() for char in run_id):
+        raise DomainError("a run id has no spaces")
+    report: dict[str, Any] = {
+        "id": run_subject(run_id),
+        "job": check_text(facts.get("job", ""), "job", required=False, limit=300),
+        "status": str(check_choice(facts.get("status"), RunStatus, "status")),
+        "started_at": _optional_time(facts.get("started_at"), "started_at"),
+        "ended_at": _optional_time(facts.get("ended_at"), "ended_at"),
+        "parameters": _parameters(facts.get("parameters")),
+        "metrics": {
+            check_text(name, "metric name", limit=100): check_decimal(value, f"metric {name!r}")
+            for name, value in _object(facts.get("metrics"), "metrics").items()
+        },
+        "inputs": _subjects(facts.get("inputs", []), "inputs"),
+        "outputs": _subjects(facts.get("outputs", []), "outputs"),
+        "code": _code(facts.get("code")),
+        "environment": _environment(facts.get("environment")),
+        "artifacts": _artifacts(facts.get("artifacts", [])),
+        "authors": _actors(facts.get("authors", []), "authors"),
+    }
+    started, ended = report["started_at"], report["ended_at"]
+    if started and ended and datetime.fromisoformat(ended) < datetime.fromisoformat(started):
+        raise DomainError("the run ends before it starts")
+    if ended and report["status"] not in FINISHED:
+        raise DomainError("a run with an end time is completed, failed or aborted")
+    return report
+
+
+def _optional_time(value: object, what: str) -> str | None:
+    return None if value is None else check_time(value, what)
+
+
+def _parameters(value: object) -> dict[str, str | int | bool]:
+    parameters = _object(value, "parameters")
+    if len(parameters) > MAX_ITEMS:
+        raise DomainError(f"parameters holds more than {MAX_ITEMS} entries")
+    checked: dict[str, str | int | bool] = {}
+    for name, item in parameters.items():
+        check_text(name, "parameter name", limit=200)
+        if isinstance(item, float) or not isinstance(item, str | int | bool):
+            raise DomainError(
+                f"parameter {name!r} must be a string, integer or boolean; "
+                "send decimals as strings so they hash the same everywhere"
+            )
+        checked[name] = check_text(item, f"parameter {name!r}") if isinstance(item, str) else item
+    return checked
+
+
+def _subjects(value: object, what: str) -> list[str]:
+    items = _list(value, what)
+    if len(items) > MAX_ITEMS:
+        raise DomainError(f"{what} holds more than {MAX_ITEMS} entries")
+    for item in items:
+        if not isinstance(item, str) or not is_snapshot_subject(item):
+            raise DomainError(f"{what}: {item!r} is not a snapshot such as 'dataset:name@label'")
+    return sorted(set(items))
+
+
+def _code(value: object) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    code = _object(value, "code")
+    commit = code.get("commit")
+    if not isinstance(commit, str) or not COMMIT.fullmatch(commit):
+        raise DomainError("code.commit must be a full git commit id (40 or 64 hex)")
+    return {
+        "repository": check_text(code.get("repository"), "code.repository", limit=1000),
+        "commit": commit,
+        "dirty": _bool(code.get("dirty", False), "code.dirty"),
+    }
+
+
+def _environment(value: object) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    environment = _object(value, "environment")
+    return {
+        "lock_digest": _digest(environment.get("lock_digest"), "environment.lock_digest"),
+        "python": check_text(environment.get("python", ""), "environment.python", required=False),
+        "packages": _string_map(environment.get("packages", {}), "environment.packages"),
+    }
+
+
+def _artifacts(value: object) -> list[dict[str, str]]:
+    items = _list(value, "artifacts")
+    if len(items) > MAX_ITEMS:
+        raise DomainError(f"artifacts holds more than {MAX_ITEMS} entries")
+    checked = {}
+    for item in items:
+        artifact = _object(item, "artifacts[]", required=True)
+        digest = _digest(artifact.get("digest"), "artifacts[].digest")
+        checked[digest] = {
+            "uri": check_text(artifact.get("uri"), "artifacts[].uri", limit=1000),
+            "digest": digest,
+            "media_type": check_text(
+                artifact.get("media_type", ""), "artifacts[].media_type", required=False
+            ),
+        }
+    return [checked[digest] for digest in sorted(checked)]
+
+
+def merge_run(
+    recorded: Mapping[str, Any] | None, report: Mapping[str, Any], *, strict: bool = True
+) -> dict[str, Any]:
+    """The run as known after `report`: the latest status and times, the union of inputs,
+    outputs and artifacts. Raises Conflict where the report contradicts what is recorded:
+    a changed parameter, metric, code, environment or job, or a finished run reopened.
+
+    Not `strict` (OpenLineage events, which may arrive out of order): a report of a
+    running run after its end keeps the finished status instead of raising."""
+    if recorded is None:
+        return {key: value for key, value in report.items() if key != "id"}
+    merged = dict(recorded)
+    for key in ("job", "code", "environment", "started_at"):
+        if report[key] and recorded[key] and report[key] != recorded[key]:
+            raise Conflict(f"{report['id']} was recorded with another {key}")
+        merged[key] = recorded[key] or report[key]
+    status = report["status"]
+    if recorded["status"] in FINISHED and status != recorded["status"]:
+        if strict or status in FINISHED:
+            raise Conflict(f"{report['id']} is already {recorded['status']}")
+        status = recorded["status"]
+    if recorded["ended_at"] and report["ended_at"] and recorded["ended_at"] != report["ended_at"]:
+        raise Conflict(f"{report['id']} was recorded with another end time")
+    merged["status"] = status
+    merged["ended_at"] = recorded["ended_at"] or report["ended_at"]
+    for key in ("parameters", "metrics"):
+        for name, value in report[key].items():
+            if name in recorded[key] and recorded[key][name] != value:
+                raise Conflict(f"{report['id']} has {key[:-1]} {name!r} = {recorded[key][name]!r}")
+        merged[key] = {**recorded[key], **report[key]}
+    for key in ("inputs", "outputs", "authors"):
+        merged[key] = sorted(set(recorded[key]) | set(report[key]))
+    artifacts = {item["digest"]: item for item in [*report["artifacts"], *recorded["artifacts"]]}
+    merged["artifacts"] = [artifacts[digest] for digest in sorted(artifacts)]
+    return merged

@@ -1,0 +1,296 @@
+"""The lineage graph as a function of ledger entries (see `auditreg.registry.projection`).
+
+Pure code (no Django). Applied with the registry's projection, entry by entry, by the
+services (live) and by replay (from the ledger alone): the lineage appliers of an entry
+run before the registry's, so a version correction still sees the package it replaces.
+"""
+
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+from auditreg.registry.projection import Fact, ProjectionError, Store
+from lineage import openlineage
+from lineage.domain import (
+    NodeKind,
+    Relation,
+    artifact_subject,
+    code_subject,
+    dataset_subject,
+    environment_subject,
+    merge_run,
+    run_subject,
+)
+
+KEYS: dict[str, tuple[str, ...]] = {
+    "node": ("subject",),
+    "edge": ("target", "source", "relation"),
+    "event": ("digest",),
+}
+
+
+def project(fact: Fact, store: Store) -> list[str]:
+    apply = APPLY.get(fact.kind)
+    if apply is None:
+        return []
+    try:
+        apply(fact, store)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ProjectionError(fact.seq, f"{fact.kind} on {fact.subject}: {exc!r}") from None
+    return []
+
+
+def upsert_node(
+    store: Store,
+    fact: Fact,
+    *,
+    subject: str,
+    kind: NodeKind,
+    name: str,
+    digest: str = "",
+    facts: Mapping[str, Any] | None = None,
+) -> None:
+    """Record a node the first time it is named; later mentions change nothing."""
+    if store.get("node", {"subject": subject}) is not None:
+        return
+    store.insert(
+        "node",
+        {
+            "subject": subject,
+            "kind": kind.value,
+            "name": name,
+            "digest": digest,
+            "facts": dict(facts or {}),
+            "recorded_seq": fact.seq,
+            "updated_seq": fact.seq,
+            "recorded_at": fact.time,
+        },
+    )
+
+
+def add_edge(store: Store, fact: Fact, source: str, target: str, relation: Relation) -> None:
+    key = {"target": target, "source": source, "relation": relation.value}
+    if store.get("edge", key) is None:
+        store.insert("edge", {**key, "seq": fact.seq})
+
+
+def record_run(store: Store, fact: Fact, report: Mapping[str, Any], *, strict: bool = True) -> None:
+    """Merge one report of a run into its node, with the nodes and edges it names."""
+    subject = report["id"]
+    row = store.get("node", {"subject": subject})
+    merged = merge_run(row["facts"] if row else None, report, strict=strict)
+    if row is None:
+        upsert_node(store, fact, subject=subject, kind=NodeKind.RUN, name=subject, facts=merged)
+    else:
+        store.update("node", {"subject": subject}, {"facts": merged, "updated_seq": fact.seq})
+    for source in report["inputs"]:
+        add_edge(store, fact, source, subject, Relation.INPUT)
+    for snapshot in report["outputs"]:
+        add_edge(store, fact, subject, snapshot, Relation.OUTPUT)
+    for artifact in report["artifacts"]:
+        add_artifact(store, fact, artifact)
+        add_edge(store, fact, subject, artifact_subject(artifact["digest"]), Relation.OUTPUT)
+
+
+def add_code(store: Store, fact: Fact, code: Mapping[str, Any]) -> str:
+    subject = code_subject(code)
+    upsert_node(
+        store,
+        fact,
+        subject=subject,
+        kind=NodeKind.CODE,
+        name=f"{code['repository']} @ {code['commit'][:12]}",
+        facts={"repository": code["repository"], "commit": code["commit"]},
+    )
+    return subject
+
+
+def add_environment(store: Store, fact: Fact, environment: Mapping[str, Any]) -> str:
+    subject = environment_subject(environment)
+    upsert_node(
+        store,
+        fact,
+        subject=subject,
+        kind=NodeKind.ENVIRONMENT,
+        name=f"Python {environment['python']}".strip() if environment["python"] else subject,
+        digest=environment["lock_digest"],
+        facts={"python": environment["python"], "packages": environment["packages"]},
+    )
+    return subject
+
+
+def add_artifact(store: Store, fact: Fact, artifact: Mapping[str, Any]) -> str:
+    subject = artifact_subject(artifact["digest"])
+    upsert_node(
+        store,
+        fact,
+        subject=subject,
+        kind=NodeKind.ARTIFACT,
+        name=artifact["uri"],
+        digest=artifact["digest"],
+        facts={"uri": artifact["uri"], "media_type": artifact.get("media_type", "")},
+    )
+    return subject
+
+
+# --- Appliers ----------------------------------------------------------------------------------
+
+
+def _dataset_recorded(fact: Fact, store: Store) -> None:
+    p = fact.payload
+    upsert_node(
+        store,
+        fact,
+        subject=fact.subject,
+        kind=NodeKind.DATASET,
+        name=p["name"],
+        facts={"uri": p["uri"], "description": p["description"]},
+    )
+
+
+def _snapshot_recorded(fact: Fact, store: Store) -> None:
+    p = fact.payload
+    dataset = dataset_subject(p["dataset"])
+    if store.get("node", {"subject": dataset}) is None:
+        raise ProjectionError(fact.seq, f"snapshot of an unknown dataset {dataset}")
+    facts = {key: p[key] for key in ("uri", "rows", "schema", "time_range")}
+    upsert_node(
+        store,
+        fact,
+        subject=fact.subject,
+        kind=NodeKind.SNAPSHOT,
+        name=f"{p['dataset']} @ {p['label']}",
+        digest=p["digest"],
+        facts=facts,
+    )
+    add_edge(store, fact, dataset, fact.subject, Relation.SNAPSHOT_OF)
+
+
+def _run_recorded(fact: Fact, store: Store) -> None:
+    report = fact.payload
+    record_run(store, fact, report)
+    _run_context(store, fact, report)
+
+
+def _run_context(store: Store, fact: Fact, report: Mapping[str, Any]) -> None:
+    if report["code"]:
+        add_edge(store, fact, add_code(store, fact, report["code"]), report["id"], Relation.CODE)
+    if report["environment"]:
+        environment = add_environment(store, fact, report["environment"])
+        add_edge(store, fact, environment, report["id"], Relation.ENVIRONMENT)
+
+
+def version_edges(package: Mapping[str, Any]) -> Iterator[tuple[str, Relation]]:
+    """The upstream nodes a model package names."""
+    yield artifact_subject(package["artifact"]["digest"]), Relation.ARTIFACT
+    if package["code"]["repository"] and package["code"]["commit"]:
+        yield code_subject(package["code"]), Relation.CODE
+    if package["environment"]["lock_digest"]:
+        yield environment_subject(package["environment"]), Relation.ENVIRONMENT
+    if package["training_run"]["id"]:
+        yield run_subject(package["training_run"]["id"]), Relation.TRAINED_BY
+    for item in package["data"]:
+        yield item["snapshot"], Relation.TRAINED_ON
+
+
+def _add_version_lineage(fact: Fact, store: Store, package: Mapping[str, Any]) -> None:
+    add_artifact(store, fact, package["artifact"])
+    if package["code"]["repository"] and package["code"]["commit"]:
+        add_code(store, fact, package["code"])
+    if package["environment"]["lock_digest"]:
+        add_environment(store, fact, package["environment"])
+    for source, relation in version_edges(package):
+        add_edge(store, fact, source, fact.subject, relation)
+
+
+def _version_registered(fact: Fact, store: Store) -> None:
+    p = fact.payload
+    upsert_node(
+        store,
+        fact,
+        subject=fact.subject,
+        kind=NodeKind.VERSION,
+        name=f"{p['model']} v{p['number']}",
+        digest=p["package"]["artifact"]["digest"],
+        facts={"model": p["model"], "number": p["number"], "package_digest": p["package_digest"]},
+    )
+    _add_version_lineage(fact, store, p["package"])
+
+
+def _version_corrected(fact: Fact, store: Store) -> None:
+    """A corrected package replaces the version's upstream edges (applied before the
+    registry's applier, so the registry row still holds the package being replaced)."""
+    version = store.get("version", {"subject": fact.subject})
+    node = store.get("node", {"subject": fact.subject})
+    if version is None or node is None:
+        raise ProjectionError(fact.seq, f"correction of an unknown version {fact.subject}")
+    for source, relation in version_edges(version["package"]):
+        key = {"target": fact.subject, "source": source, "relation": relation.value}
+        if store.get("edge", key) is not None:
+            store.delete("edge", key)
+    package = fact.payload["package"]
+    changes = {
+        "digest": package["artifact"]["digest"],
+        "facts": {**node["facts"], "package_digest": fact.payload["package_digest"]},
+        "updated_seq": fact.seq,
+    }
+    store.update("node", {"subject": fact.subject}, changes)
+    _add_version_lineage(fact, store, package)
+
+
+def _openlineage_event(fact: Fact, store: Store) -> None:
+    p = fact.payload
+    mapped = openlineage.map_event(p["event"])
+    store.insert(
+        "event",
+        {
+            "digest": p["digest"],
+            "event_type": mapped.event_type,
+            "event_time": mapped.event_time,
+            "run": mapped.run["id"] if mapped.run else "",
+            "job": mapped.job.subject if mapped.job else "",
+            "seq": fact.seq,
+        },
+    )
+    if mapped.job:
+        upsert_node(
+            store,
+            fact,
+            subject=mapped.job.subject,
+            kind=NodeKind.JOB,
+            name=mapped.job.name,
+            facts={"namespace": mapped.job.namespace, "name": mapped.job.name},
+        )
+    for dataset in mapped.datasets:
+        upsert_node(
+            store,
+            fact,
+            subject=dataset.subject,
+            kind=NodeKind.DATASET,
+            name=dataset.name,
+            facts={"uri": dataset.uri, "description": "", "namespace": dataset.namespace},
+        )
+        if dataset.snapshot:
+            upsert_node(
+                store,
+                fact,
+                subject=dataset.snapshot,
+                kind=NodeKind.SNAPSHOT,
+                name=f"{dataset.name} @ {dataset.version}",
+                facts={"uri": dataset.uri, "rows": None, "schema": dataset.schema},
+            )
+            add_edge(store, fact, dataset.subject, dataset.snapshot, Relation.SNAPSHOT_OF)
+    if mapped.run:
+        record_run(store, fact, mapped.run, strict=False)
+        if mapped.job:
+            add_edge(store, fact, mapped.job.subject, mapped.run["id"], Relation.JOB)
+        _run_context(store, fact, mapped.run)
+
+
+APPLY: dict[str, Callable[[Fact, Store], None]] = {
+    "dataset.recorded": _dataset_recorded,
+    "snapshot.recorded": _snapshot_recorded,
+    "run.recorded": _run_recorded,
+    "version.registered": _version_registered,
+    "version.corrected": _version_corrected,
+    "openlineage.event": _openlineage_event,
+}

@@ -1,0 +1,229 @@
+"""Lineage questions, answered by recursive SQL (one CTE walks the graph in the database):
+
+- `upstream(subject)`: where did this come from? Every node a version (or run, or
+  snapshot) was built from, down to the raw datasets, with its distance.
+- `downstream(subject)`: what else used this? Every node built from a snapshot, and the
+  model versions among them with their stage and the use cases they are authorized for.
+- `diff(a, b)`: what changed between two versions, in data, code, environment,
+  parameters and metrics.
+"""
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from django.db import connection
+from django.utils import timezone
+
+from auditreg.errors import DomainError
+from auditreg.registry.domain import AuthorizationStatus
+from auditreg.registry.models import Authorization, ModelVersion
+from lineage.models import Edge, Node
+
+# A bound on the walk: the graph has no cycles, but a bad one must not run forever.
+MAX_DEPTH = 200
+
+
+@dataclass
+class Reached:
+    subject: str
+    depth: int
+    kind: str  # "" for a node named by an edge but never recorded
+    name: str
+    digest: str
+    facts: dict[str, Any]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "subject": self.subject,
+            "depth": self.depth,
+            "kind": self.kind or None,
+            "recorded": bool(self.kind),
+            "name": self.name,
+            "digest": self.digest,
+            "facts": self.facts,
+        }
+
+
+@dataclass
+class Graph:
+    subject: str
+    direction: Literal["upstream", "downstream"]
+    nodes: list[Reached]
+    edges: list[tuple[str, str, str]]
+    versions: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        answer: dict[str, Any] = {
+            "subject": self.subject,
+            "direction": self.direction,
+            "nodes": [node.as_json() for node in self.nodes],
+            "edges": [
+                {"source": source, "target": target, "relation": relation}
+                for source, target, relation in self.edges
+            ],
+        }
+        if self.direction == "downstream":
+            answer["versions"] = self.versions
+        return answer
+
+
+def _walk_sql(direction: str) -> tuple[str, str]:
+    """The recursive walk and the column that leads from a reached node to the next."""
+    node_table, edge_table = Node._meta.db_table, Edge._meta.db_table
+    near, far = ("target", "source") if direction == "upstream" else ("source", "target")
+    walk = f"""
+        WITH RECURSIVE walk(subject, depth) AS (
+            SELECT %s, 0
+            UNION
+            SELECT e.{far}, w.depth + 1
+            FROM {edge_table} e JOIN walk w ON e.{near} = w.subject
+            WHERE w.depth < %s
+        ),
+        reached AS (SELECT subject, MIN(depth) AS depth FROM walk GROUP BY subject)
+    """  # noqa: S608 - our own table and column names
+    nodes = f"""{walk}
+        SELECT r.subject, r.depth, n.kind, n.name, n.digest, n.facts
+        FROM reached r LEFT JOIN {node_table} n ON n.subject = r.subject
+        ORDER BY r.depth, r.subject
+    """  # noqa: S608
+    edges = f"""{walk}
+        SELECT e.source, e.target, e.relation
+        FROM {edge_table} e JOIN reached r ON e.{near} = r.subject
+        ORDER BY e.source, e.target, e.relation
+    """  # noqa: S608
+    return nodes, edges
+
+
+UPSTREAM = _walk_sql("upstream")
+DOWNSTREAM = _walk_sql("downstream")
+
+
+def _graph(subject: str, direction: Literal["upstream", "downstream"]) -> Graph:
+    if not Node.objects.filter(subject=subject).exists():
+        raise DomainError(f"{subject} is not recorded in the lineage")
+    nodes_sql, edges_sql = UPSTREAM if direction == "upstream" else DOWNSTREAM
+    with connection.cursor() as cursor:
+        cursor.execute(nodes_sql, [subject, MAX_DEPTH])
+        nodes = [
+            Reached(subject=s, depth=d, kind=k or "", name=n or "", digest=g or "", facts=_j(f))
+            for s, d, k, n, g, f in cursor.fetchall()
+        ]
+        cursor.execute(edges_sql, [subject, MAX_DEPTH])
+        edges = [(source, target, relation) for source, target, relation in cursor.fetchall()]
+    return Graph(subject=subject, direction=direction, nodes=nodes, edges=edges)
+
+
+def _j(value: Any) -> dict[str, Any]:
+    """JSON columns come back parsed on PostgreSQL and as text on SQLite."""
+    if value is None:
+        return {}
+    parsed = json.loads(value) if isinstance(value, str | bytes) else value
+    return dict(parsed)
+
+
+def upstream(subject: str) -> Graph:
+    return _graph(subject, "upstream")
+
+
+def downstream(subject: str) -> Graph:
+    """The nodes built from `subject`; `versions` lists the model versions among them with
+    their stage and the authorizations naming them (as version or as fallback)."""
+    graph = _graph(subject, "downstream")
+    version_subjects = [node.subject for node in graph.nodes if node.kind == "version"]
+    versions = ModelVersion.objects.filter(subject__in=version_subjects).order_by("subject")
+    authorizations = Authorization.objects.filter(version__subject__in=version_subjects)
+    fallbacks = Authorization.objects.filter(fallback__subject__in=version_subjects)
+    now = timezone.now()
+    uses: dict[str, list[dict[str, Any]]] = {subject: [] for subject in version_subjects}
+    for role, queryset in (("version", authorizations), ("fallback", fallbacks)):
+        for auth in queryset.select_related("use_case", "version", "fallback"):
+            named = auth.version if role == "version" else auth.fallback
+            assert named is not None
+            uses[named.subject].append(
+                {
+                    "use_case": auth.use_case.slug,
+                    "authorization": auth.subject,
+                    "as": role,
+                    "status": auth.status,
+                    "in_force": auth.status == AuthorizationStatus.ACTIVE
+                    and auth.effective_from <= now < auth.expires_at,
+                    "effective_on": auth.effective_on.isoformat(),
+                    "expires_on": auth.expires_on.isoformat(),
+                }
+            )
+    graph.versions = [
+        {
+            "subject": version.subject,
+            "stage": version.stage,
+            "review_required": version.review_required,
+            "use_cases": sorted(uses[version.subject], key=lambda use: use["authorization"]),
+        }
+        for version in versions
+    ]
+    return graph
+
+
+def diff(first: str, second: str) -> dict[str, Any]:
+    """What changed from version `first` to version `second`."""
+    a, b = (_version(subject) for subject in (first, second))
+    data = {side: _snapshots(version.subject) for side, version in (("a", a), ("b", b))}
+    pa, pb = a.package, b.package
+    return {
+        "from": a.subject,
+        "to": b.subject,
+        "artifact": _change(pa["artifact"]["digest"], pb["artifact"]["digest"]),
+        "data": {
+            "added": sorted(data["b"].keys() - data["a"].keys()),
+            "removed": sorted(data["a"].keys() - data["b"].keys()),
+            "unchanged": sorted(data["a"].keys() & data["b"].keys()),
+        },
+        "code": _change(
+            {k: pa["code"][k] for k in ("repository", "commit", "dirty")},
+            {k: pb["code"][k] for k in ("repository", "commit", "dirty")},
+        ),
+        "environment": {
+            "lock_digest": _change(
+                pa["environment"]["lock_digest"], pb["environment"]["lock_digest"]
+            ),
+            "python": _change(pa["environment"]["python"], pb["environment"]["python"]),
+            "packages": _mapping_diff(pa["environment"]["packages"], pb["environment"]["packages"]),
+        },
+        "parameters": _mapping_diff(pa["hyperparameters"], pb["hyperparameters"]),
+        "metrics": _mapping_diff(pa["metrics"], pb["metrics"]),
+    }
+
+
+def _version(subject: str) -> ModelVersion:
+    version = ModelVersion.objects.filter(subject=subject).first()
+    if version is None:
+        raise DomainError(f"{subject} is not a registered model version")
+    return version
+
+
+def _snapshots(subject: str) -> dict[str, str]:
+    """Every dataset snapshot upstream of a version (through runs and derived data)."""
+    nodes_sql, _ = UPSTREAM
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT q.subject, q.digest FROM ({nodes_sql}) q WHERE q.kind = %s",  # noqa: S608
+            [subject, MAX_DEPTH, "snapshot"],
+        )
+        return dict(cursor.fetchall())
+
+
+def _change(before: Any, after: Any) -> dict[str, Any]:
+    return {"from": before, "to": after, "changed": before != after}
+
+
+def _mapping_diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "added": {name: after[name] for name in sorted(after.keys() - before.keys())},
+        "removed": {name: before[name] for name in sorted(before.keys() - after.keys())},
+        "changed": {
+            name: {"from": before[name], "to": after[name]}
+            for name in sorted(before.keys() & after.keys())
+            if before[name] != after[name]
+        },
+    }

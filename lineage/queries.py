@@ -75,7 +75,7 @@ def _walk_sql(direction: str) -> tuple[str, str]:
     near, far = ("target", "source") if direction == "upstream" else ("source", "target")
     walk = f"""
         WITH RECURSIVE walk(subject, depth) AS (
-            SELECT %s, 0
+            SELECT CAST(%s AS VARCHAR(500)), 0
             UNION
             SELECT e.{far}, w.depth + 1
             FROM {edge_table} e JOIN walk w ON e.{near} = w.subject

@@ -1,6 +1,7 @@
+import importlib
 import io
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,34 @@ postgres_only = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="needs PostgreSQL (set DATABASE_URL)"
 )
 sqlite_only = pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite behaviour")
+
+# --- Tests that commit for real (live server, threads) -----------------------------------------
+#
+# Such a test ends by emptying every table, which the ledger's append-only triggers refuse.
+# So the triggers are dropped just before that flush and put back, as the migration makes
+# them, just after it.
+
+APPEND_ONLY = importlib.import_module("auditreg.ledger.migrations.0002_append_only")
+
+
+def set_append_only(on: bool) -> None:
+    with connection.schema_editor() as editor:
+        APPEND_ONLY.backward(None, editor)
+        if on:
+            APPEND_ONLY.forward(None, editor)
+
+
+@pytest.fixture
+def append_only_rearmed(django_db_setup, django_db_blocker) -> Iterator[None]:
+    yield
+    with django_db_blocker.unblock():
+        set_append_only(True)
+
+
+@pytest.fixture
+def transactional_db(append_only_rearmed, transactional_db) -> Iterator[None]:
+    yield
+    set_append_only(False)
 
 
 @pytest.fixture(autouse=True)

@@ -26,6 +26,8 @@ demo: install
 	$(DEMO_ENV) $(BIN)/python manage.py verify_ledger
 	$(DEMO_ENV) $(BIN)/python manage.py replay_ledger --check
 	$(DEMO_ENV) $(BIN)/python manage.py as_of --use-case us-retail-credit-pd
+	$(DEMO_ENV) $(BIN)/python manage.py lineage --upstream model:credit-pd/2
+	$(DEMO_ENV) $(BIN)/python manage.py lineage --downstream dataset:bureau-tradelines@2026-06-30
 
 lint: install
 	$(BIN)/ruff check .

@@ -314,3 +314,16 @@ def test_replay_rebuilds_the_graph_and_catches_a_forged_edge(people, data):
         call_command("replay_ledger", "--check", stdout=io.StringIO(), stderr=err)
     assert "dataset:innocent@1" in err.getvalue()
     assert f"node {data}: digest is" in err.getvalue()
+
+
+def test_the_lineage_command_answers_and_refuses_unknown_subjects(people, data, capsys):
+    version = train(people, make_model(people), 1)
+    call_command("lineage", "--upstream", version.subject)
+    out = capsys.readouterr().out
+    assert "dataset:bureau@2026-06" in out and "run:features-2026-06" in out
+    call_command("lineage", "--downstream", "dataset:bureau@2026-06")
+    assert (
+        f"affected: {version.subject} [development] (no authorization)" in capsys.readouterr().out
+    )
+    with pytest.raises(CommandError, match="not recorded in the lineage"):
+        call_command("lineage", "--upstream", "model:ghost/1")

@@ -471,6 +471,47 @@ def test_reads_follow_the_lineage_of_a_pushed_job(live_server, token, api, tmp_p
     assert "model:credit-pd/1" in json.dumps(api.downstream("dataset:loans@2026-03"))
 
 
+def openlineage_start() -> dict[str, Any]:
+    return {
+        "eventType": "START",
+        "eventTime": "2026-03-31T01:00:00Z",
+        "run": {"runId": "0195e7a2-7c1b-7e4a-9d3f-2b8c4d5e6f70"},
+        "job": {"namespace": "nightly", "name": "train-credit-pd"},
+        "inputs": [],
+        "outputs": [],
+        "producer": "https://example.com/trainer",
+        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+    }
+
+
+def test_an_openlineage_event_gzipped_or_not_is_recorded_once(api):
+    first = api.send_openlineage(openlineage_start(), compress=True)
+    again = api.send_openlineage(openlineage_start())
+    assert first.created and not again.created
+    assert Entry.objects.filter(kind="openlineage.event").count() == 1
+
+
+def test_reads_answer_the_registry_questions(live_server, token, api, tmp_path):
+    assert push(live_server, token, training_manifest(tmp_path)) == 0
+    package = api.version("credit-pd", 1)["package"]
+    retrained = {**package, "metrics": {"auc": "0.86"}}
+    assert api.register_version("credit-pd", retrained).body["subject"] == "model:credit-pd/2"
+    changes = json.dumps(api.diff("model:credit-pd/1", "model:credit-pd/2"))
+    assert "0.84" in changes and "0.86" in changes
+    assert [m["slug"] for m in api.models(risk_tier="high")] == ["credit-pd"]
+    assert [m["slug"] for m in api.as_of(model="credit-pd")["models"]] == ["credit-pd"]
+    assert api.node("dataset:loans@2026-03")["kind"] == "snapshot"
+    signed_checkpoint()
+    proof = api.consistency_proof(1)
+    assert merkle.verify_consistency(
+        1,
+        proof["second"],
+        bytes.fromhex(proof["first_root"]),
+        bytes.fromhex(proof["second_root"]),
+        [bytes.fromhex(node) for node in proof["proof"]],
+    )
+
+
 # --- Without Django ------------------------------------------------------------------------
 
 NO_DJANGO = """

@@ -6,7 +6,7 @@ its digest); this mapping turns it into nodes and edges, identically live and on
 - A RunEvent's run becomes `run:{runId}` with the event's status (START → started,
   RUNNING/OTHER → running, COMPLETE → completed, FAIL → failed, ABORT → aborted) and times;
   its job becomes `job:{namespace}/{name}`; a `sourceCodeLocation` facet of type git with a
-  full commit becomes the run's code.
+  full commit becomes the run's code (the repository is its `repoUrl`, else its `url`).
 - A dataset becomes `dataset:{namespace}/{name}`; with a `version` facet, the snapshot
   `dataset:{namespace}/{name}@{datasetVersion}`, which is what the run read or wrote.
   A `schema` facet gives the snapshot's fields. OpenLineage carries no content digest, so
@@ -199,7 +199,8 @@ def _code(job: Mapping[str, Any]) -> dict[str, Any] | None:
     location = facets.get("sourceCodeLocation") if isinstance(facets, dict) else None
     if not isinstance(location, dict) or location.get("type") != "git":
         return None
-    commit, url = location.get("version"), location.get("url") or location.get("repoUrl")
+    # `url` locates a file (often a web page at the commit); `repoUrl` names the repository.
+    commit, url = location.get("version"), location.get("repoUrl") or location.get("url")
     if not (isinstance(commit, str) and COMMIT.fullmatch(commit) and _text(url)):
         return None
     return {"repository": url, "commit": commit, "dirty": False}

@@ -3,7 +3,6 @@
 event and its digest; a POST refused with 503 is retried by the client and recorded once."""
 
 import gzip
-import importlib
 import json
 import threading
 import urllib.error
@@ -14,7 +13,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from django.db import connection
 from openlineage.client import OpenLineageClient
 from openlineage.client.event_v2 import (
     DatasetEvent,
@@ -43,7 +41,6 @@ from auditreg.registry.domain import Scope
 from lineage import openlineage
 from lineage.models import Edge, Event, Node
 
-APPEND_ONLY = importlib.import_module("auditreg.ledger.migrations.0002_append_only")
 URL = "/api/v1/lineage"
 PRODUCER = "https://git.bank.example/risk/pipelines"
 REPOSITORY = "https://git.bank.example/risk/credit-pd.git"
@@ -54,33 +51,6 @@ TRAIN = "job:bank.risk/credit_pd.train"
 LOANS = "dataset:s3://lake/loans@2026-03"
 BUREAU = "dataset:postgres://warehouse:5432/risk.bureau_scores@v41"
 FEATURES = "dataset:s3://features/credit_pd/train@2026-03-31"
-
-
-# --- A live server whose database is emptied after each test -------------------------------
-#
-# A live-server test commits for real, and ends by emptying every table, which the ledger's
-# append-only triggers refuse. So the triggers are dropped just before that flush and put back,
-# as the migration makes them, just after it.
-
-
-def set_append_only(on: bool) -> None:
-    with connection.schema_editor() as editor:
-        APPEND_ONLY.backward(None, editor)
-        if on:
-            APPEND_ONLY.forward(None, editor)
-
-
-@pytest.fixture
-def append_only_rearmed(django_db_setup, django_db_blocker) -> Iterator[None]:
-    yield
-    with django_db_blocker.unblock():
-        set_append_only(True)
-
-
-@pytest.fixture
-def transactional_db(append_only_rearmed, transactional_db) -> Iterator[None]:
-    yield
-    set_append_only(False)
 
 
 def issue(people, *scopes: Scope) -> str:

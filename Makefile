@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
 DEMO_ENV := DEBUG=1
 
-.PHONY: demo install lint test test-sqlite test-postgres bench bench-registry clean
+.PHONY: demo install install-mlflow lint test test-sqlite test-postgres bench bench-registry clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +15,16 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[server,dev]'
 	touch $@
 
+# The MLflow importer's tests log runs with PyTorch, as our users do. torch is pinned to the
+# CPU build first: left to itself, pip would pick a multi-gigabyte CUDA build.
+$(VENV)/.installed-mlflow: $(VENV)/.installed
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[server,dev,mlflow]'
+	touch $@
+
 install: $(VENV)/.installed
+
+install-mlflow: $(VENV)/.installed-mlflow
 
 ## demo: set up the embedded default (SQLite, file-system broker) and run the main job.
 demo: install
@@ -29,7 +38,7 @@ demo: install
 	$(DEMO_ENV) $(BIN)/python manage.py lineage --upstream model:credit-pd/2
 	$(DEMO_ENV) $(BIN)/python manage.py lineage --downstream dataset:bureau-tradelines@2026-06-30
 
-lint: install
+lint: install-mlflow
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy auditreg lineage reports tests bench
@@ -37,10 +46,10 @@ lint: install
 ## test: lint and type-check, then the whole suite on SQLite and on PostgreSQL + Redis.
 test: lint test-sqlite test-postgres
 
-test-sqlite: install
+test-sqlite: install-mlflow
 	env -u DATABASE_URL $(BIN)/python -m pytest -q
 
-test-postgres: install
+test-postgres: install-mlflow
 	DATABASE_URL=$(POSTGRES_URL) $(BIN)/python -m pytest -q --create-db
 
 ## bench: the ledger and registry benchmarks on PostgreSQL, one after the other (they share

@@ -6,6 +6,7 @@ the production settings below must be given or start-up fails with a message nam
 """
 
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -115,6 +116,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "auditreg.apps.AuditregConfig",
     "auditreg.ledger",
     "auditreg.registry",
@@ -132,6 +135,41 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "EXCEPTION_HANDLER": "auditreg.api.errors.problem_handler",
     "UNAUTHENTICATED_USER": None,
+    # JSON only, read no further than DATA_UPLOAD_MAX_MEMORY_SIZE (413 beyond it).
+    "DEFAULT_PARSER_CLASSES": ["auditreg.api.limits.BoundedJSONParser"],
+    "DEFAULT_THROTTLE_CLASSES": ["auditreg.api.limits.PerPrincipalRate"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+
+# Requests per token (or per signed-in person), such as "600/minute"; empty: no limit.
+AUDITREG_API_RATE = env_str("AUDITREG_API_RATE", "600/minute")
+if AUDITREG_API_RATE and not re.fullmatch(
+    r"[0-9]+/(s|sec|second|m|min|minute|h|hour|d|day)", AUDITREG_API_RATE
+):
+    raise ImproperlyConfigured(
+        f"AUDITREG_API_RATE must read like 600/minute, not {AUDITREG_API_RATE!r}"
+    )
+# A request body larger than this is refused with 413 before it is parsed.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("AUDITREG_MAX_BODY_BYTES", 1024 * 1024)
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "auditreg API",
+    "VERSION": "1",
+    "DESCRIPTION": (
+        "A tamper-evident registry of ML models: every write appends hash-chained ledger "
+        "entries. Authenticate with `Authorization: Bearer ar_…` (scopes `ingest`, `read`) or "
+        "a signed-in session. Every error is `application/problem+json` (RFC 9457)."
+    ),
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI and ReDoc from our own static files: auditreg runs in closed networks.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "auditreg.api.schema.add_problem_responses",
+    ],
 }
 
 MIDDLEWARE = [
@@ -142,6 +180,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "auditreg.api.middleware.refuse_nul_characters",
 ]
 
 ROOT_URLCONF = "auditreg.urls"
@@ -179,6 +218,9 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(DATA_DIR / "static")))
+# Django itself serves /static/ (the API docs' Swagger UI) in development and tests; in
+# production a web server serves STATIC_ROOT, filled by `manage.py collectstatic`.
+AUDITREG_SERVE_STATIC = env_bool("AUDITREG_SERVE_STATIC", DEBUG)
 
 # --- Security (production) -----------------------------------------------------------------
 
@@ -242,6 +284,23 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env_int("AUDITREG_VERIFY_SECONDS", 86_400),
     },
 }
+
+# --- Cache: the API's request counts ---------------------------------------------------------
+
+# Shared by every process through Redis when there is one; otherwise each process counts alone.
+_redis_url = env_str("REDIS_URL") or (
+    CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else ""
+)
+if _redis_url:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": _redis_url,
+            "KEY_PREFIX": "auditreg",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 LOGGING = {
     "version": 1,

@@ -1,7 +1,19 @@
+from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.contrib.staticfiles.views import serve
+from django.urls import URLPattern, URLResolver, include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-urlpatterns = [
+urlpatterns: list[URLPattern | URLResolver] = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("auditreg.api.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]
+
+handler404 = "auditreg.api.errors.not_found"
+handler500 = "auditreg.api.errors.server_error"
+
+if settings.AUDITREG_SERVE_STATIC:
+    # Development and tests; in production a web server serves STATIC_ROOT.
+    urlpatterns.append(re_path(r"^static/(?P<path>.*)$", serve, {"insecure": True}, name="static"))

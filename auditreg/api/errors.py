@@ -2,10 +2,14 @@
 
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from auditreg.api.limits import BodyTooLarge, body_too_large
 from auditreg.errors import Conflict, DomainError
 
 PROBLEM = "application/problem+json"
@@ -23,6 +27,8 @@ def problem_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
             else status.HTTP_422_UNPROCESSABLE_ENTITY
         )
         exc = refused
+    elif isinstance(exc, RequestDataTooBig):  # Django's check, as DRF reads request.body
+        exc = BodyTooLarge(body_too_large())
     response = exception_handler(exc, context)
     if response is None:
         return None
@@ -47,3 +53,23 @@ def _flatten(data: Any) -> str:
     if isinstance(data, list):
         return " ".join(_flatten(item) for item in data)
     return str(data)
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler404: a URL under /api/ that names nothing is a problem too, not an HTML page."""
+    if not request.path.startswith("/api/"):
+        return defaults.page_not_found(request, exception)
+    return problem_response(404, "Not Found", f"no API resource at {request.path}")
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500: the API answers even its own failures as problem+json."""
+    if not request.path.startswith("/api/"):
+        return defaults.server_error(request)
+    return problem_response(500, "Internal Server Error", "the server failed; nothing was recorded")
+
+
+def problem_response(code: int, title: str, detail: str) -> HttpResponse:
+    """A problem+json answer made outside DRF (URL resolution, middleware)."""
+    problem = {"type": "about:blank", "title": title, "status": code, "detail": detail}
+    return JsonResponse(problem, status=code, content_type=PROBLEM)

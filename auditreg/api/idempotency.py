@@ -17,6 +17,7 @@ from typing import Any
 
 import rfc8785
 from django.db import IntegrityError, connection, transaction
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -27,6 +28,13 @@ from auditreg.api.models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
 KEY = re.compile(r"[\x21-\x7e]{1,200}")
+KEY_PARAMETER = OpenApiParameter(
+    HEADER,
+    str,
+    OpenApiParameter.HEADER,
+    description="a repeat with this key and body returns the first answer and records nothing",
+    pattern=r"^[\x21-\x7e]{1,200}$",
+)
 
 
 class KeyReused(APIException):
@@ -38,7 +46,7 @@ Handler = Callable[..., Response]
 
 
 def idempotent(handler: Handler) -> Handler:
-    """Wrap an APIView's `post`."""
+    """Wrap an APIView's `post` (and declare the header in the OpenAPI schema)."""
 
     @wraps(handler)
     def wrapper(view: APIView, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -70,7 +78,7 @@ def idempotent(handler: Handler) -> Handler:
                 return _replay(stored, digest)
             return response
 
-    return wrapper
+    return extend_schema(parameters=[KEY_PARAMETER])(wrapper)
 
 
 def request_digest(request: Request) -> str:

@@ -1,7 +1,7 @@
 """Datasets, snapshots, runs, OpenLineage events, and the lineage questions."""
 
 import gzip
-import json
+import io
 import zlib
 from typing import Any
 
@@ -11,7 +11,6 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import ParseError, ValidationError
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -19,6 +18,7 @@ from rest_framework.views import APIView
 from auditreg.api import serializers as s
 from auditreg.api.auth import acting_principal
 from auditreg.api.idempotency import idempotent
+from auditreg.api.limits import BodyTooLarge, BoundedJSONParser
 from auditreg.api.registry_views import Ingest, Pages, Readable
 from lineage import queries, services
 from lineage.models import Node
@@ -73,7 +73,7 @@ class RunCreate(APIView):
         return _created(*services.record_run(facts=request.data, by=acting_principal(request)))
 
 
-class OpenLineageParser(JSONParser):
+class OpenLineageParser(BoundedJSONParser):
     """JSON, plain or compressed with gzip (`Content-Encoding: gzip`, as the
     openlineage-python HTTP transport sends it). The decompressed size is bounded."""
 
@@ -89,11 +89,8 @@ class OpenLineageParser(JSONParser):
         except (OSError, EOFError, zlib.error) as exc:
             raise ParseError(f"the gzip body cannot be decompressed: {exc}") from None
         if len(body) > limit:
-            raise ParseError(f"the decompressed body is larger than {limit} bytes")
-        try:
-            return json.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ParseError(f"JSON parse error: {exc}") from None
+            raise BodyTooLarge(f"the decompressed body is larger than {limit} bytes")
+        return super().parse(io.BytesIO(body), media_type, parser_context)
 
 
 class OpenLineageEndpoint(APIView):
@@ -113,6 +110,7 @@ class OpenLineageEndpoint(APIView):
         return Response(s.EventOut(event).data, status=answer)
 
 
+@extend_schema(parameters=s.query("kind", "q"))
 class NodeList(generics.ListAPIView[Node]):
     """Lineage nodes, filtered by `kind` and `q` (in the subject)."""
 

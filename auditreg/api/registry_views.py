@@ -68,6 +68,7 @@ def _filtered(queryset: QuerySet[Any], request: Request, *names: str) -> QuerySe
     return queryset
 
 
+@extend_schema(methods=["GET"], parameters=s.query("risk_tier", "domain", "q"))
 class ModelList(generics.ListAPIView[RegisteredModel]):
     """Models in the inventory, filtered by `risk_tier`, `domain`, or `q` (name or slug)."""
 
@@ -84,7 +85,7 @@ class ModelList(generics.ListAPIView[RegisteredModel]):
             models = models.filter(name__icontains=query) | models.filter(slug__icontains=query)
         return models
 
-    @extend_schema(request=s.ModelIn, responses={201: s.ModelOut})
+    @extend_schema(request=s.ModelIn, responses={201: s.ModelOut, 200: s.ModelOut})
     @idempotent
     def post(self, request: Request) -> Response:
         body = s.ModelIn(data=request.data)
@@ -102,6 +103,7 @@ class ModelDetail(generics.RetrieveAPIView[RegisteredModel]):
     lookup_field = "slug"
 
 
+@extend_schema(methods=["GET"], parameters=s.query("stage"))
 class VersionList(generics.ListAPIView[ModelVersion]):
     """A model's versions, oldest first, filtered by `stage`. POST registers a version;
     the same package again answers 200 with the version already registered."""
@@ -191,6 +193,7 @@ class UseCaseList(generics.ListAPIView[UseCase]):
     queryset = UseCase.objects.all()
 
 
+@extend_schema(parameters=s.query("use_case", "status"))
 class AuthorizationList(generics.ListAPIView[Authorization]):
     """Authorizations, filtered by `use_case` (slug) and `status`."""
 
@@ -213,7 +216,8 @@ class AsOf(APIView):
             OpenApiParameter("at", str, description="ISO 8601 time with offset"),
             OpenApiParameter("model", str),
             OpenApiParameter("use_case", str),
-        ]
+        ],
+        responses=dict[str, Any],
     )
     def get(self, request: Request) -> Response:
         moment = timezone.now()

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
 from auditreg.registry.domain import Meaning, RiskTier, Role
@@ -26,6 +27,11 @@ class Strict(serializers.Serializer[Any]):
                     {name: ["this field is not part of the request"] for name in unknown}
                 )
         return super().to_internal_value(data)
+
+
+def query(*names: str) -> list[OpenApiParameter]:
+    """Optional text filters in the query string, for the schema."""
+    return [OpenApiParameter(name, str) for name in names]
 
 
 # --- Requests ----------------------------------------------------------------------------------
@@ -207,3 +213,26 @@ class EventOut(serializers.ModelSerializer[Event]):
     class Meta:
         model = Event
         fields = ["digest", "event_type", "event_time", "run", "job", "seq"]
+
+
+class CheckpointOut(serializers.Serializer[Any]):
+    tree_size = serializers.IntegerField()
+    root_hash = serializers.CharField(help_text="hex")
+    key_name = serializers.CharField()
+    note = serializers.CharField(help_text="the C2SP signed note")
+
+
+class InclusionProofOut(serializers.Serializer[Any]):
+    seq = serializers.IntegerField()
+    tree_size = serializers.IntegerField()
+    leaf_hash = serializers.CharField(help_text="hex")
+    root_hash = serializers.CharField(help_text="hex")
+    proof = serializers.ListField(child=serializers.CharField(), help_text="hex node hashes")
+
+
+class ConsistencyProofOut(serializers.Serializer[Any]):
+    first = serializers.IntegerField()
+    second = serializers.IntegerField()
+    first_root = serializers.CharField(help_text="hex")
+    second_root = serializers.CharField(help_text="hex")
+    proof = serializers.ListField(child=serializers.CharField(), help_text="hex node hashes")

@@ -1,6 +1,7 @@
 """The REST API, under /api/v1/. Reads are plain views; every write is one service call."""
 
 from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import CursorPagination
@@ -8,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from auditreg.api import serializers as s
 from auditreg.api.auth import HasScope
 from auditreg.ledger import services as ledger
 from auditreg.ledger.models import Entry
@@ -18,6 +20,7 @@ class LatestCheckpoint(APIView):
 
     permission_classes = [HasScope("read")]
 
+    @extend_schema(responses=s.CheckpointOut)
     def get(self, request: Request) -> Response:
         checkpoint = ledger.latest_checkpoint()
         if checkpoint is None:
@@ -52,6 +55,7 @@ class EntryOut(serializers.Serializer[Entry]):
         return bytes(entry.body).decode()
 
 
+@extend_schema(parameters=s.query("subject", "kind", "actor"))
 class EntryList(generics.ListAPIView[Entry]):
     """Ledger entries in seq order, filtered by `subject`, `kind`, `actor`; cursor pages."""
 
@@ -81,6 +85,13 @@ class InclusionProof(APIView):
 
     permission_classes = [HasScope("read")]
 
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("seq", int, required=True),
+            OpenApiParameter("tree_size", int, description="default: the latest checkpoint's"),
+        ],
+        responses=s.InclusionProofOut,
+    )
     def get(self, request: Request) -> Response:
         seq = _whole_number(request, "seq")
         size = _whole_number(request, "tree_size", default=_checkpointed_size())
@@ -105,6 +116,13 @@ class ConsistencyProof(APIView):
 
     permission_classes = [HasScope("read")]
 
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("first", int, required=True),
+            OpenApiParameter("second", int, description="default: the latest checkpoint's"),
+        ],
+        responses=s.ConsistencyProofOut,
+    )
     def get(self, request: Request) -> Response:
         first = _whole_number(request, "first")
         second = _whole_number(request, "second", default=_checkpointed_size())

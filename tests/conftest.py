@@ -59,6 +59,14 @@ def transactional_db(append_only_rearmed, transactional_db) -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def fresh_rate_counts() -> None:
+    """Request counts of the API's rate limit belong to one test (ids repeat across tests)."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def keys_dir(settings, tmp_path: Path) -> Path:
     """Every test gets its own keys folder with a fresh checkpoint signing key."""
     settings.AUDITREG_KEYS_DIR = tmp_path / "keys"

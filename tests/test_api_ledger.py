@@ -12,6 +12,7 @@ from auditreg.ledger.note import open_checkpoint
 from auditreg.registry import services
 from auditreg.registry.domain import Scope
 from tests.conftest import append_many
+from tests.test_api_tokens import client_with, issue
 
 
 @pytest.fixture
@@ -86,3 +87,10 @@ def test_bad_proof_requests_get_a_clear_problem(reader, url, params, status, det
     assert answer.status_code == status
     assert answer["Content-Type"] == "application/problem+json"
     assert detail in answer.json()["detail"]
+
+
+def test_an_inclusion_proof_with_an_explicit_size_needs_no_checkpoint(people):
+    client = client_with(issue(people, Scope.READ))
+    answer = client.get("/api/v1/ledger/proofs/inclusion", {"seq": 0, "tree_size": 2})
+    assert answer.status_code == 200, answer.content
+    assert answer.json()["tree_size"] == 2

@@ -168,7 +168,7 @@ class SignatureCreate(APIView):
 
     permission_classes = [Readable]
 
-    @extend_schema(request=s.SignIn, responses={201: None})
+    @extend_schema(request=s.SignIn, responses={201: s.SignatureOut})
     def post(self, request: Request, slug: str, number: int) -> Response:
         if isinstance(request.user, TokenUser):
             raise PermissionDenied(
@@ -180,10 +180,7 @@ class SignatureCreate(APIView):
         signature = services.sign(
             record=_version(slug, number), **body.validated_data, by=acting_principal(request)
         )
-        return Response(
-            {"seq": signature.seq, "subject": signature.subject, "meaning": signature.meaning},
-            status=status.HTTP_201_CREATED,
-        )
+        return Response(s.SignatureOut(signature).data, status=status.HTTP_201_CREATED)
 
 
 class UseCaseList(generics.ListAPIView[UseCase]):

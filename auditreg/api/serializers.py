@@ -11,6 +11,7 @@ from auditreg.registry.models import (
     ModelVersion,
     MonitoringRecord,
     RegisteredModel,
+    Signature,
     UseCase,
 )
 from lineage.models import Event, Node
@@ -167,6 +168,22 @@ class MonitoringOut(serializers.ModelSerializer[MonitoringRecord]):
             "threshold",
             "recorded_by",
             "recorded_at",
+        ]
+
+
+class SignatureOut(serializers.ModelSerializer[Signature]):
+    class Meta:
+        model = Signature
+        fields = [
+            "seq",
+            "subject",
+            "signer",
+            "printed_name",
+            "role",
+            "meaning",
+            "comment",
+            "signed_at",
+            "time_zone",
         ]
 
 

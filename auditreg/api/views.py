@@ -1,5 +1,7 @@
 """The REST API, under /api/v1/. Reads are plain views; every write is one service call."""
 
+from collections.abc import Callable
+
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
@@ -94,7 +96,7 @@ class InclusionProof(APIView):
     )
     def get(self, request: Request) -> Response:
         seq = _whole_number(request, "seq")
-        size = _whole_number(request, "tree_size", default=_checkpointed_size())
+        size = _whole_number(request, "tree_size", default=_checkpointed_size)
         if not 0 <= seq < size:
             raise ValidationError(f"seq {seq} is not in a tree of {size} entries")
         proof = ledger.inclusion_proof(seq, size)
@@ -125,7 +127,7 @@ class ConsistencyProof(APIView):
     )
     def get(self, request: Request) -> Response:
         first = _whole_number(request, "first")
-        second = _whole_number(request, "second", default=_checkpointed_size())
+        second = _whole_number(request, "second", default=_checkpointed_size)
         proof = ledger.consistency_proof(first, second)
         return Response(
             {
@@ -138,12 +140,13 @@ class ConsistencyProof(APIView):
         )
 
 
-def _whole_number(request: Request, name: str, default: int | None = None) -> int:
+def _whole_number(request: Request, name: str, default: Callable[[], int] | None = None) -> int:
+    """A whole-number query parameter; `default` is asked only when it is absent."""
     raw = request.query_params.get(name)
     if raw is None:
         if default is None:
             raise ValidationError(f"the query parameter '{name}' is required")
-        return default
+        return default()
     if not raw.isdigit() or len(raw) > 18:
         raise ValidationError(f"'{name}' must be a whole number, not {raw!r}")
     return int(raw)

@@ -12,11 +12,11 @@ ledger entries are written: appending 100,000 facts through the services would t
 20 minutes here (see docs/benchmarks.md), and reads do not look at the ledger.
 
 Its shape: raw datasets with daily snapshots; feature pipelines, each a chain of steps (a run
-reads the previous step's snapshot and one or two raw snapshots, sometimes a snapshot of an
-earlier pipeline, and writes a derived snapshot), a third of them --depth deep; models whose
-versions were each trained by a run on a pipeline's last snapshot (sometimes two pipelines')
-and an out-of-time raw snapshot. A version on a full-depth pipeline reaches a raw dataset
---depth edges away. Then, through Django:
+reads the previous step's snapshot and one or two raw snapshots, sometimes (--cross) a
+snapshot of an earlier pipeline, and writes a derived snapshot), a third of them --depth
+deep; models whose versions were each trained by a run on a pipeline's last snapshot
+(sometimes two pipelines') and an out-of-time raw snapshot. A version on a full-depth
+pipeline reaches a raw dataset --depth edges away. Then, through Django:
 1. `lineage.queries.upstream` of such versions: median and 95th percentile, nodes and edges
    returned.
 2. `downstream` of raw snapshots that feed pipelines, and `diff` of two versions of a model.
@@ -48,7 +48,6 @@ SCHEMA = {
     "digest": digest("schema"),
 }
 FULL_DEPTH_SHARE = 1 / 3  # pipelines that are --depth deep
-CROSS = 0.1  # a step also reads a snapshot of an earlier pipeline
 SECOND_RAW = 0.3  # a step reads a second raw snapshot
 SECOND_PIPELINE = 0.4  # a training run reads a second pipeline's last snapshot
 
@@ -60,6 +59,12 @@ def main() -> None:
     parser.add_argument("--nodes", type=int, default=100_000, help="lineage nodes in all")
     parser.add_argument("--depth", type=int, default=50, help="edges from a version to raw data")
     parser.add_argument("--calls", type=int, default=200, help="upstream calls timed")
+    parser.add_argument(
+        "--cross",
+        type=float,
+        default=0.1,
+        help="chance that a pipeline step also reads a snapshot of an earlier pipeline",
+    )
     parser.add_argument("--seed", type=int, default=1, help="seed of the generated graph")
     parser.add_argument(
         "--keep", action="store_true", help=f"keep the database {BENCH_DB} afterwards"
@@ -81,7 +86,7 @@ def run(args: argparse.Namespace) -> None:
 
     call_command("migrate", verbosity=0)
     started = time.perf_counter()
-    graph = Graph(random.Random(args.seed), args.nodes, args.depth)
+    graph = Graph(random.Random(args.seed), args.nodes, args.depth, args.cross)
     graph.build()
     built = time.perf_counter() - started
     load(graph.store)
@@ -105,6 +110,7 @@ class Graph:
     rng: random.Random
     nodes: int
     depth: int
+    cross: float
     seq: int = 0
     moment: datetime = datetime(2026, 1, 1, tzinfo=UTC)
     store: "MemoryStore" = field(init=False)
@@ -221,7 +227,7 @@ class Graph:
             if self.rng.random() < SECOND_RAW:
                 inputs.append(self.rng.choice(self.raw))
             earlier = [c for c in self.pipelines if len(c) >= 1]
-            if step > 1 and earlier and self.rng.random() < CROSS:
+            if step > 1 and earlier and self.rng.random() < self.cross:
                 other = self.rng.choice(earlier)
                 inputs.append(other[self.rng.randrange(min(step - 1, len(other)))])
             name = f"features/pipeline-{index}/step-{step}"

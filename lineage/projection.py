@@ -8,7 +8,7 @@ run before the registry's, so a version correction still sees the package it rep
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from auditreg.registry.projection import Fact, ProjectionError, Store
+from auditreg.registry.projection import Fact, ProjectionError, Row, Store
 from lineage import openlineage
 from lineage.domain import (
     NodeKind,
@@ -39,8 +39,7 @@ def project(fact: Fact, store: Store) -> list[str]:
     return []
 
 
-def upsert_node(
-    store: Store,
+def node_row(
     fact: Fact,
     *,
     subject: str,
@@ -48,29 +47,30 @@ def upsert_node(
     name: str,
     digest: str = "",
     facts: Mapping[str, Any] | None = None,
-) -> None:
+) -> Row:
+    return {
+        "subject": subject,
+        "kind": kind.value,
+        "name": name,
+        "digest": digest,
+        "facts": dict(facts or {}),
+        "recorded_seq": fact.seq,
+        "updated_seq": fact.seq,
+        "recorded_at": fact.time,
+    }
+
+
+def edge_row(fact: Fact, source: str, target: str, relation: Relation) -> Row:
+    return {"target": target, "source": source, "relation": relation.value, "seq": fact.seq}
+
+
+def upsert_node(store: Store, fact: Fact, **node: Any) -> None:
     """Record a node the first time it is named; later mentions change nothing."""
-    if store.get("node", {"subject": subject}) is not None:
-        return
-    store.insert(
-        "node",
-        {
-            "subject": subject,
-            "kind": kind.value,
-            "name": name,
-            "digest": digest,
-            "facts": dict(facts or {}),
-            "recorded_seq": fact.seq,
-            "updated_seq": fact.seq,
-            "recorded_at": fact.time,
-        },
-    )
+    store.add("node", [node_row(fact, **node)])
 
 
 def add_edge(store: Store, fact: Fact, source: str, target: str, relation: Relation) -> None:
-    key = {"target": target, "source": source, "relation": relation.value}
-    if store.get("edge", key) is None:
-        store.insert("edge", {**key, "seq": fact.seq})
+    store.add("edge", [edge_row(fact, source, target, relation)])
 
 
 def record_run(store: Store, fact: Fact, report: Mapping[str, Any], *, strict: bool = True) -> None:
@@ -82,54 +82,47 @@ def record_run(store: Store, fact: Fact, report: Mapping[str, Any], *, strict: b
         upsert_node(store, fact, subject=subject, kind=NodeKind.RUN, name=subject, facts=merged)
     else:
         store.update("node", {"subject": subject}, {"facts": merged, "updated_seq": fact.seq})
-    for source in report["inputs"]:
-        add_edge(store, fact, source, subject, Relation.INPUT)
-    for snapshot in report["outputs"]:
-        add_edge(store, fact, subject, snapshot, Relation.OUTPUT)
-    for artifact in report["artifacts"]:
-        add_artifact(store, fact, artifact)
-        add_edge(store, fact, subject, artifact_subject(artifact["digest"]), Relation.OUTPUT)
+    store.add("node", [artifact_node(fact, artifact) for artifact in report["artifacts"]])
+    edges = [edge_row(fact, source, subject, Relation.INPUT) for source in report["inputs"]]
+    edges += [edge_row(fact, subject, output, Relation.OUTPUT) for output in report["outputs"]]
+    edges += [
+        edge_row(fact, subject, artifact_subject(artifact["digest"]), Relation.OUTPUT)
+        for artifact in report["artifacts"]
+    ]
+    store.add("edge", edges)
 
 
-def add_code(store: Store, fact: Fact, code: Mapping[str, Any]) -> str:
-    subject = code_subject(code)
-    upsert_node(
-        store,
+def code_node(fact: Fact, code: Mapping[str, Any]) -> Row:
+    return node_row(
         fact,
-        subject=subject,
+        subject=code_subject(code),
         kind=NodeKind.CODE,
         name=f"{code['repository']} @ {code['commit'][:12]}",
         facts={"repository": code["repository"], "commit": code["commit"]},
     )
-    return subject
 
 
-def add_environment(store: Store, fact: Fact, environment: Mapping[str, Any]) -> str:
-    subject = environment_subject(environment)
-    upsert_node(
-        store,
+def environment_node(fact: Fact, environment: Mapping[str, Any]) -> Row:
+    python = environment["python"]
+    return node_row(
         fact,
-        subject=subject,
+        subject=environment_subject(environment),
         kind=NodeKind.ENVIRONMENT,
-        name=f"Python {environment['python']}".strip() if environment["python"] else subject,
+        name=f"Python {python}" if python else environment_subject(environment),
         digest=environment["lock_digest"],
-        facts={"python": environment["python"], "packages": environment["packages"]},
+        facts={"python": python, "packages": environment["packages"]},
     )
-    return subject
 
 
-def add_artifact(store: Store, fact: Fact, artifact: Mapping[str, Any]) -> str:
-    subject = artifact_subject(artifact["digest"])
-    upsert_node(
-        store,
+def artifact_node(fact: Fact, artifact: Mapping[str, Any]) -> Row:
+    return node_row(
         fact,
-        subject=subject,
+        subject=artifact_subject(artifact["digest"]),
         kind=NodeKind.ARTIFACT,
         name=artifact["uri"],
         digest=artifact["digest"],
         facts={"uri": artifact["uri"], "media_type": artifact.get("media_type", "")},
     )
-    return subject
 
 
 # --- Appliers ----------------------------------------------------------------------------------
@@ -172,11 +165,15 @@ def _run_recorded(fact: Fact, store: Store) -> None:
 
 
 def _run_context(store: Store, fact: Fact, report: Mapping[str, Any]) -> None:
+    nodes, edges = [], []
     if report["code"]:
-        add_edge(store, fact, add_code(store, fact, report["code"]), report["id"], Relation.CODE)
+        nodes.append(code_node(fact, report["code"]))
     if report["environment"]:
-        environment = add_environment(store, fact, report["environment"])
-        add_edge(store, fact, environment, report["id"], Relation.ENVIRONMENT)
+        nodes.append(environment_node(fact, report["environment"]))
+    for node in nodes:
+        edges.append(edge_row(fact, node["subject"], report["id"], Relation(node["kind"])))
+    store.add("node", nodes)
+    store.add("edge", edges)
 
 
 def version_edges(package: Mapping[str, Any]) -> Iterator[tuple[str, Relation]]:
@@ -192,20 +189,29 @@ def version_edges(package: Mapping[str, Any]) -> Iterator[tuple[str, Relation]]:
         yield item["snapshot"], Relation.TRAINED_ON
 
 
-def _add_version_lineage(fact: Fact, store: Store, package: Mapping[str, Any]) -> None:
-    add_artifact(store, fact, package["artifact"])
+def _add_version_lineage(
+    fact: Fact, store: Store, package: Mapping[str, Any], version: Row | None = None
+) -> None:
+    """The version's node (when new), the nodes its package names, and its edges."""
+    nodes = [] if version is None else [version]
+    nodes.append(artifact_node(fact, package["artifact"]))
     if package["code"]["repository"] and package["code"]["commit"]:
-        add_code(store, fact, package["code"])
+        nodes.append(code_node(fact, package["code"]))
     if package["environment"]["lock_digest"]:
-        add_environment(store, fact, package["environment"])
-    for source, relation in version_edges(package):
-        add_edge(store, fact, source, fact.subject, relation)
+        nodes.append(environment_node(fact, package["environment"]))
+    store.add("node", nodes)
+    store.add(
+        "edge",
+        [
+            edge_row(fact, source, fact.subject, relation)
+            for source, relation in version_edges(package)
+        ],
+    )
 
 
 def _version_registered(fact: Fact, store: Store) -> None:
     p = fact.payload
-    upsert_node(
-        store,
+    version = node_row(
         fact,
         subject=fact.subject,
         kind=NodeKind.VERSION,
@@ -213,7 +219,7 @@ def _version_registered(fact: Fact, store: Store) -> None:
         digest=p["package"]["artifact"]["digest"],
         facts={"model": p["model"], "number": p["number"], "package_digest": p["package_digest"]},
     )
-    _add_version_lineage(fact, store, p["package"])
+    _add_version_lineage(fact, store, p["package"], version)
 
 
 def _version_corrected(fact: Fact, store: Store) -> None:

@@ -75,6 +75,8 @@ class Store(Protocol):
     def insert(self, table: str, row: Row) -> None: ...
     def update(self, table: str, key: Key, changes: Row) -> None: ...
     def delete(self, table: str, key: Key) -> None: ...
+    def add(self, table: str, rows: list[Row]) -> None:
+        """Insert the rows whose keys are not in the table yet; leave the others."""
 
 
 class MemoryStore:
@@ -102,6 +104,10 @@ class MemoryStore:
 
     def delete(self, table: str, key: Key) -> None:
         del self.tables[table][self.key_of(table, key)]
+
+    def add(self, table: str, rows: list[Row]) -> None:
+        for row in rows:
+            self.tables[table].setdefault(self.key_of(table, row), dict(row))
 
 
 def project(fact: Fact, store: Store) -> list[str]:

@@ -49,6 +49,11 @@ class DbStore:
         if deleted != 1:
             raise KeyError(f"{table} {key} does not exist")
 
+    def add(self, table: str, rows: list[Row]) -> None:
+        """One INSERT … ON CONFLICT DO NOTHING (the natural key is a unique constraint)."""
+        model = TABLES[table]
+        model._default_manager.bulk_create([model(**row) for row in rows], ignore_conflicts=True)
+
 
 @dataclass
 class Replay:

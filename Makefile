@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
 DEMO_ENV := DEBUG=1
 
-.PHONY: demo install install-mlflow lint test test-sqlite test-postgres bench bench-registry clean
+.PHONY: demo install install-mlflow lint test test-sqlite test-postgres bench bench-registry bench-ingest bench-provenance clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +60,15 @@ bench: install
 
 bench-registry: install
 	DATABASE_URL=$(POSTGRES_URL) $(BIN)/python -m bench.registry
+
+## bench-ingest: versions over HTTP (gunicorn) against an MLflow tracking server on the same
+## PostgreSQL. bench-provenance: upstream, downstream and diff in a 100,000-node graph.
+## Every bench uses one scratch database: run them one after the other.
+bench-ingest: install-mlflow
+	DATABASE_URL=$(POSTGRES_URL) $(BIN)/python -m bench.ingest
+
+bench-provenance: install
+	DATABASE_URL=$(POSTGRES_URL) $(BIN)/python -m bench.provenance
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

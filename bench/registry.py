@@ -675,6 +675,17 @@ def digest(text: str) -> str:
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
 
+def record_snapshots(package: dict[str, Any], by: "Principal") -> None:
+    """The data snapshots a package names, recorded first as a training job would (the
+    same snapshot again records nothing)."""
+    from lineage import services as lineage
+
+    for item in package["data"]:
+        name, label = item["snapshot"].removeprefix("dataset:").split("@")
+        lineage.record_dataset(name=name, by=by)
+        lineage.record_snapshot(dataset=name, label=label, digest=item["digest"], by=by)
+
+
 def make_package(
     slug: str, number: int, authors: list[str], framing: int, rng: random.Random
 ) -> dict[str, Any]:
@@ -746,11 +757,11 @@ def make_package(
         "data": [
             {
                 "snapshot": f"dataset:{slug}-train@2026-{month:02d}-01",
-                "digest": digest(f"{slug} train {number}"),
+                "digest": digest(f"{slug} train {month}"),
             },
             {
                 "snapshot": f"dataset:{slug}-oot@2026-{month:02d}-15",
-                "digest": digest(f"{slug} oot {number}"),
+                "digest": digest(f"{slug} oot {month}"),
             },
         ],
     }
@@ -812,6 +823,7 @@ class History:
 
         rng, staff = self.rng, self.staff
         package = make_package(self.slug, number, self.authors, self.index, rng)
+        record_snapshots(package, staff.trainer)
         version, _ = services.register_version(model=self.model, package=package, by=staff.trainer)
         fate = rng.random()
         if fate < IN_DEVELOPMENT:

@@ -52,11 +52,13 @@ test-sqlite: install-mlflow
 test-postgres: install-mlflow
 	DATABASE_URL=$(POSTGRES_URL) $(BIN)/python -m pytest -q --create-db
 
-## bench: the ledger and registry benchmarks on PostgreSQL, one after the other (they share
-## the scratch database; see docs/benchmarks.md). bench-registry: the registry's alone.
-bench: install
+## bench: every benchmark on PostgreSQL, one after the other (they share the scratch
+## database; see docs/benchmarks.md). bench-registry: the registry's alone.
+bench: install-mlflow
 	DATABASE_URL=$(POSTGRES_URL) $(BIN)/python -m bench.ledger
 	DATABASE_URL=$(POSTGRES_URL) $(BIN)/python -m bench.registry
+	DATABASE_URL=$(POSTGRES_URL) $(BIN)/python -m bench.ingest
+	DATABASE_URL=$(POSTGRES_URL) $(BIN)/python -m bench.provenance
 
 bench-registry: install
 	DATABASE_URL=$(POSTGRES_URL) $(BIN)/python -m bench.registry

@@ -7,6 +7,7 @@ import threading
 import urllib.error
 import urllib.request
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -71,7 +72,7 @@ MODEL = {
 }
 
 
-def post(client: APIClient, path: str, body: object, **headers: str):
+def post(client: APIClient, path: str, body: object, **headers: Any):
     return client.post(API + path, body, format="json", **headers)
 
 
@@ -314,7 +315,7 @@ def test_concurrent_identical_requests_record_one_version(
     )
     body = json.dumps({"package": make_package(7)}).encode()
     barrier = threading.Barrier(8)
-    answers: list[tuple[int, dict]] = []
+    answers: list[tuple[int, dict[str, Any]]] = []
 
     def send() -> None:
         request = urllib.request.Request(

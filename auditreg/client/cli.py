@@ -3,9 +3,10 @@
     auditreg push run-manifest.json             # AUDITREG_URL, AUDITREG_TOKEN
     auditreg verify --key ledger.vkey           # the server's ledger, online
     auditreg verify ledger-export.jsonl         # an export, offline
+    auditreg verify report.pdf --trust ca.pem   # a signed report, offline (--url: and online)
 
-Exit status: 0 done, 1 the API refused a push or the ledger is not intact, 2 could not run
-(bad arguments or manifest, no answer from the server).
+Exit status: 0 done, 1 the API refused a push or the ledger or report is not intact, 2 could
+not run (bad arguments or manifest, no answer from the server).
 """
 
 import argparse
@@ -81,12 +82,23 @@ def parser() -> argparse.ArgumentParser:
     verify = commands.add_parser(
         "verify",
         parents=[server],
-        help="verify the ledger online, or an export file",
+        help="verify the ledger online, an export, or a signed report",
         description="With no file: check the server's latest signed checkpoint, every "
         "entry's hash and its inclusion proof. With a file: verify it offline (a ledger "
-        "export, .jsonl).",
+        "export, .jsonl; a signed report, .pdf: its signature and evidence, and with --url "
+        "that the ledger today still holds the report's checkpoint).",
     )
-    verify.add_argument("file", nargs="?", type=Path, help="a ledger export (.jsonl)")
+    verify.add_argument(
+        "file", nargs="?", type=Path, help="a ledger export (.jsonl) or a signed report (.pdf)"
+    )
+    verify.add_argument(
+        "--trust",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="CA.pem",
+        help="the CA certificate a report's signer must chain to; repeat for more",
+    )
     verify.add_argument(
         "--key",
         action="append",
@@ -218,25 +230,62 @@ def verify_command(args: argparse.Namespace) -> int:
     if args.file is not None:
         if args.subject:
             raise Unusable("--subject applies to the online check, not to a file")
-        return verify_file(args.file, keys)
+        return verify_file(args.file, keys, args)
     return _verify_server(_client(args), [_parse_key(text) for text in keys], args.subject)
 
 
-def verify_file(path: Path, keys: list[str]) -> int:
+def verify_file(path: Path, keys: list[str], args: argparse.Namespace) -> int:
     """Verify a file offline, by its kind (the suffix of its name)."""
     verifier = FILE_VERIFIERS.get(path.suffix.lower())
     if verifier is None:
         kinds = ", ".join(f"{suffix} ({what})" for suffix, (what, _) in FILE_VERIFIERS.items())
         raise Unusable(f"cannot verify {path}: expected one of {kinds}")
-    return verifier[1](path, keys)
+    return verifier[1](path, keys, args)
 
 
-def _verify_export(path: Path, keys: list[str]) -> int:
+def _verify_export(path: Path, keys: list[str], args: argparse.Namespace) -> int:
     return offline.main([str(path), *(f"--key={key}" for key in keys)])
 
 
-FILE_VERIFIERS: dict[str, tuple[str, Callable[[Path, list[str]], int]]] = {
+def _verify_report(path: Path, keys: list[str], args: argparse.Namespace) -> int:
+    try:
+        from reports import pdfverify  # needs pyHanko
+    except ImportError as exc:
+        raise Unusable(
+            f"verifying a PDF report needs pyHanko (pip install pyHanko): {exc}"
+        ) from None
+    roots = []
+    for ca in args.trust:
+        try:
+            roots += pdfverify.load_certificates(_read(ca))
+        except ValueError as exc:
+            raise Unusable(f"{ca} is not a certificate file: {exc}") from None
+    online = args.url or os.environ.get("AUDITREG_URL")
+    verdict = pdfverify.verify_pdf(
+        _read(path),
+        trust_roots=roots or None,
+        keys=[_parse_key(text) for text in keys] or None,
+        ledger=pdfverify.ClientLedger(_client(args)) if online else None,
+    )
+    if verdict.ok:
+        print(verdict.summary())
+        return 0
+    for problem in verdict.problems:
+        print(f"FAILED {problem}")
+    print(f"report NOT verified: {len(verdict.problems)} problems")
+    return 1
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise Unusable(f"cannot read {path}: {exc}") from None
+
+
+FILE_VERIFIERS: dict[str, tuple[str, Callable[[Path, list[str], argparse.Namespace], int]]] = {
     ".jsonl": ("a ledger export", _verify_export),
+    ".pdf": ("a signed report", _verify_report),
 }
 
 

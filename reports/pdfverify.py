@@ -90,7 +90,7 @@ class Verdict:
     warnings: list[str] = field(default_factory=list)
     signer: str = ""
     signed_at: datetime | None = None
-    timestamped: bool = False  # `signed_at` comes from a timestamp authority
+    timestamped: bool = False  # `signed_at` comes from a trusted timestamp authority
     coverage: str = ""
     tree_size: int = 0  # the checkpoint the evidence is proved against
     root: bytes = b""
@@ -183,10 +183,17 @@ def _check_signature(
         verdict.problems.append(f"the signature cannot be validated: {exc}")
         return
     verdict.signer = status.signing_cert.subject.human_friendly
-    if status.timestamp_validity is not None and status.timestamp_validity.intact:
-        verdict.signed_at, verdict.timestamped = status.timestamp_validity.timestamp, True
-    else:
-        verdict.signed_at = status.signer_reported_dt
+    verdict.signed_at = status.signer_reported_dt
+    stamp = status.timestamp_validity
+    if stamp is not None and not (stamp.intact and stamp.valid):
+        verdict.problems.append("the signature's timestamp token does not verify")
+    elif stamp is not None:
+        verdict.signed_at, verdict.timestamped = stamp.timestamp, stamp.trusted
+        if not stamp.trusted:
+            verdict.warnings.append(
+                f"the timestamp authority {stamp.signing_cert.subject.human_friendly} is not "
+                "trusted (give its root certificate too)"
+            )
     if not status.intact:
         verdict.problems.append("the signed bytes were changed: the document digest differs")
     elif not status.valid:
@@ -200,8 +207,6 @@ def _check_signature(
             f"the signer {verdict.signer} is not trusted: its certificate does not chain to "
             f"a given root ({status.trust_problem_indic})"
         )
-    if status.timestamp_validity is not None and not status.timestamp_validity.intact:
-        verdict.problems.append("the signature's timestamp token is not intact")
     verdict.problems += _coverage_problems(signature, status, verdict)
 
 

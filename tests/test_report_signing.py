@@ -43,6 +43,8 @@ from pyhanko_certvalidator import ValidationContext
 from auditreg.client.cli import main as auditreg
 from auditreg.ledger import services as ledger
 from auditreg.ledger.keys import load_keyring
+from auditreg.registry import services
+from auditreg.registry.domain import Scope
 from reports.bundle import ATTACHMENT_NAME, encode
 from reports.certs import DOCUMENT_SIGNING, read_certificates
 from reports.evidence import build_bundle, checkpoint_covering
@@ -387,6 +389,13 @@ def test_with_a_timestamp_authority_the_signing_time_is_proven(tsa_url, unsigned
     assert "(timestamped)" in verdict.summary()
     status = pyhanko_status(signed, roots)
     assert status.timestamp_validity is not None and status.timestamp_validity.trusted
+    # An authority the verifier does not trust proves nothing, and is said to.
+    untrusted = verify_pdf(signed, trust_roots=ca, keys=load_keyring())
+    assert untrusted.ok and not untrusted.timestamped
+    assert untrusted.warnings == [
+        "the timestamp authority Common Name: Test TSA is not trusted (give its root "
+        "certificate too)"
+    ]
 
 
 # --- The ledger today --------------------------------------------------------------------------
@@ -442,6 +451,28 @@ def test_auditreg_verify_checks_a_report(signed, tmp_path, signing_dir, keys_dir
     report.write_bytes(signed.replace(b"/Reason", b"/Reasom", 1))
     assert auditreg(["verify", str(report), trust, f"--key={vkey}"]) == 1
     assert "report NOT verified" in capsys.readouterr().out
+
+
+@pytest.fixture
+def token(people) -> str:
+    _, token = services.issue_token(
+        principal=people.trainer, name="audit", scopes=[Scope.READ], by=people.ada
+    )
+    return token
+
+
+def test_auditreg_verify_with_a_url_proves_the_report_in_the_ledger_today(
+    signed, tmp_path, signing_dir, keys_dir, live_server, token, settings, capsys
+):
+    append_many(5)
+    ledger.checkpoint(origin=settings.AUDITREG_LEDGER_ORIGIN)
+    report = tmp_path / "report.pdf"
+    report.write_bytes(signed)
+    (vkey,) = keys_dir.glob("*.vkey")
+    args = [f"--trust={signing_dir / 'ca.crt'}", f"--key={vkey}", "--url", live_server.url]
+    assert auditreg(["verify", str(report), *args, "--token", token]) == 0
+    size = ledger.tree_size()
+    assert f"the ledger's checkpoint at tree size {size} extends it" in capsys.readouterr().out
 
 
 NO_DJANGO = """

@@ -11,7 +11,9 @@ import io
 import os
 
 from django.conf import settings
+from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.metadata.model import VENDOR
 from pyhanko.sign import fields, signers, timestamps
 
 from auditreg.errors import DomainError
@@ -32,8 +34,18 @@ def sign_pdf(pdf: bytes, *, reason: str, location: str | None = None) -> bytes:
     )
     signer = signers.PdfSigner(meta, load_signer(), timestamper=_timestamper())
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+    _same_producer_as_xmp(writer)
     signed: io.BytesIO = signer.sign_pdf(writer, output=io.BytesIO())
     return signed.getvalue()
+
+
+def _same_producer_as_xmp(writer: IncrementalPdfFileWriter) -> None:
+    """pyHanko names itself the producer in the XMP packet but appends its name to the Info
+    dictionary's producer; PDF/A requires the two to agree, so both name pyHanko."""
+    if "/Info" in writer.trailer:
+        info = writer.trailer["/Info"]
+        info["/Producer"] = generic.TextStringObject(VENDOR)
+        writer.update_container(info)
 
 
 def load_signer(files: SigningFiles | None = None) -> signers.SimpleSigner:

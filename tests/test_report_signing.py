@@ -208,6 +208,11 @@ def test_signing_appends_to_the_pdfa_3b_file_which_still_declares_it(signed, uns
     xmp = PdfFileReader(io.BytesIO(signed)).root["/Metadata"].data.decode()
     # pyHanko rewrites the XMP packet (producer, modification date) and keeps the claim.
     assert re.search(r'pdfaid:part(="|>)3', xmp) and re.search(r'pdfaid:conformance(="|>)B', xmp)
+    # PDF/A: what the Info dictionary says, the XMP packet says too.
+    info = PdfFileReader(io.BytesIO(signed)).trailer_view["/Info"]
+    producer = re.search(r'pdf:Producer(?:="|>)([^"<]*)', xmp)
+    assert producer is not None and producer.group(1) == info["/Producer"]
+    assert "Model risk report: credit-pd v1" in xmp and info["/Title"] in xmp
 
 
 def test_verify_pdf_passes_a_signed_report_with_its_evidence(signed, ca):

@@ -157,7 +157,7 @@ def _box_svg(box: _Box) -> str:
         f'<text x="{box.x + 6:.1f}" y="{box.y + 12:.1f}" font-size="8" fill="#444" '
         f'letter-spacing="0.4">{escape(box.title.upper())}</text>'
         f'<text x="{box.x + 6:.1f}" y="{box.y + 26:.1f}" font-size="9.5" fill="#000">'
-        f"{escape(shorten(box.label, 22))}</text></g>"
+        f"{escape(shorten(box.label, 20))}</text></g>"
     )
 
 

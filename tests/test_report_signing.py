@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import weasyprint
 from asn1crypto import tsp  # type: ignore[import-untyped]
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -49,6 +48,7 @@ from reports.bundle import ATTACHMENT_NAME, encode
 from reports.certs import DOCUMENT_SIGNING, read_certificates
 from reports.evidence import build_bundle, checkpoint_covering
 from reports.pdfverify import attachment, verify_pdf
+from reports.render import html_to_pdf
 from reports.signing import FIELD_NAME, load_signer, sign_pdf
 from tests.conftest import append_many
 
@@ -60,13 +60,7 @@ REPORT = {"id": "r-1", "kind": "model-risk", "subject": "model:credit-pd/1"}
 
 def render(evidence: bytes) -> bytes:
     """A PDF/A-3b with the evidence attached, as the report pipeline renders it."""
-    attached = weasyprint.Attachment(
-        string=evidence, name=ATTACHMENT_NAME, description="evidence", relationship="Data"
-    )
-    pdf: bytes = weasyprint.HTML(string=HTML).write_pdf(
-        pdf_variant="pdf/a-3b", attachments=[attached]
-    )
-    return pdf
+    return html_to_pdf(HTML, attachment=evidence)
 
 
 def make_ca(directory: Path, organisation: str) -> Path:

@@ -248,12 +248,48 @@ AUDITREG_KEYS_DIR = Path(
 # The log's identity, the first line of every checkpoint (C2SP tlog-checkpoint "origin").
 AUDITREG_LEDGER_ORIGIN = env_str("AUDITREG_LEDGER_ORIGIN", "auditreg.example/ledger")
 
+# --- Reports -----------------------------------------------------------------------------------
+
+# The organisation's document-signing key and certificate (PEM). `manage.py init_signing_cert`
+# creates a development CA and certificate in AUDITREG_SIGNING_DIR; production points
+# AUDITREG_SIGNING_KEY / _CERT / _CHAIN at its own files.
+AUDITREG_SIGNING_DIR = Path(env_str("AUDITREG_SIGNING_DIR") or str(AUDITREG_KEYS_DIR / "signing"))
+AUDITREG_TSA_URL = env_str("AUDITREG_TSA_URL")  # an RFC 3161 time-stamp authority, if any
+
+# Issued reports: local files by default; S3-compatible object storage (django-storages,
+# the `s3` extra) when AUDITREG_REPORTS_BUCKET is set.
+_reports_bucket = env_str("AUDITREG_REPORTS_BUCKET")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "reports": (
+        {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {
+                "bucket_name": _reports_bucket,
+                "endpoint_url": env_str("AUDITREG_S3_ENDPOINT_URL") or None,
+                "location": "reports",
+                "file_overwrite": False,
+            },
+        }
+        if _reports_bucket
+        else {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(DATA_DIR / "reports")},
+        }
+    ),
+}
+
 # --- Celery ------------------------------------------------------------------------------------
 
 _broker_url = required_in_production("CELERY_BROKER_URL", env_str("CELERY_BROKER_URL"))
 if _broker_url:
     CELERY_BROKER_URL = _broker_url
-    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
+    # With late acknowledgement, a task whose worker died is delivered again once this many
+    # seconds have passed since it was taken (Redis and SQS brokers).
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
+        "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)
+    }
 else:
     # Embedded mode: a real worker process fed through kombu's file-system transport,
     # so the embedded default needs no broker server.

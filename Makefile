@@ -37,6 +37,15 @@ demo: install
 	$(DEMO_ENV) $(BIN)/python manage.py as_of --use-case us-retail-credit-pd
 	$(DEMO_ENV) $(BIN)/python manage.py lineage --upstream model:credit-pd/2
 	$(DEMO_ENV) $(BIN)/python manage.py lineage --downstream dataset:bureau-tradelines@2026-06-30
+	$(DEMO_ENV) $(BIN)/python manage.py init_signing_cert
+	$(DEMO_ENV) $(BIN)/python manage.py issue_report --now --kind model-risk \
+		--subject model:credit-pd/2 --out var/reports-out/credit-pd-2-model-risk.pdf
+	$(DEMO_ENV) $(BIN)/python manage.py issue_report --now --kind clinical \
+		--subject model:stroke-lvo/2 --use-case lvo-triage-cta-adults \
+		--out var/reports-out/stroke-lvo-2-clinical.pdf
+	$(DEMO_ENV) $(BIN)/python manage.py verify_report var/reports-out/credit-pd-2-model-risk.pdf
+	$(DEMO_ENV) $(BIN)/python manage.py verify_report var/reports-out/stroke-lvo-2-clinical.pdf
+	@echo "signed reports: var/reports-out/credit-pd-2-model-risk.pdf, var/reports-out/stroke-lvo-2-clinical.pdf"
 
 lint: install-mlflow
 	$(BIN)/ruff check .

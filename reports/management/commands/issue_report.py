@@ -40,6 +40,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         by = self.principal(options["actor"])
+        options["out"].parent.mkdir(parents=True, exist_ok=True)
         period = None
         if options["kind"] == ReportKind.AUDIT_EXTRACT:
             end = _moment(options["end"]) if options["end"] else timezone.now()

@@ -139,3 +139,18 @@ def people(db):
     from tests.factories import make_people
 
     return make_people()
+
+
+@pytest.fixture
+def signing_dir(settings, tmp_path):
+    """A development CA and signing certificate, and report storage, in throw-away folders."""
+    settings.AUDITREG_SIGNING_DIR = tmp_path / "signing"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "reports": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "reports")},
+        },
+    }
+    call_command("init_signing_cert", stdout=io.StringIO())
+    return settings.AUDITREG_SIGNING_DIR

@@ -20,20 +20,6 @@ from tests.factories import approve, authorize, deploy, make_model, make_use_cas
 
 
 @pytest.fixture
-def signing_dir(settings, tmp_path):
-    settings.AUDITREG_SIGNING_DIR = tmp_path / "signing"
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "reports": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "reports")},
-        },
-    }
-    call_command("init_signing_cert", stdout=io.StringIO())
-    return settings.AUDITREG_SIGNING_DIR
-
-
-@pytest.fixture
 def version(people, signing_dir):
     model = make_model(people)
     version = approve(people, make_version(people, model))

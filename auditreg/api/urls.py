@@ -2,6 +2,7 @@ from django.urls import path
 
 from auditreg.api import lineage_views as lineage
 from auditreg.api import registry_views as registry
+from auditreg.api import report_views as reports
 from auditreg.api import views
 
 app_name = "api"
@@ -27,6 +28,9 @@ urlpatterns = [
     path("lineage/upstream", lineage.Upstream.as_view(), name="upstream"),
     path("lineage/downstream", lineage.Downstream.as_view(), name="downstream"),
     path("lineage/diff", lineage.Diff.as_view(), name="diff"),
+    path("reports", reports.ReportCreate.as_view(), name="report-create"),
+    path("reports/<uuid:report_id>", reports.ReportDetail.as_view(), name="report-detail"),
+    path("reports/<uuid:report_id>/pdf", reports.ReportFile.as_view(), name="report-file"),
     path("checkpoints/latest", views.LatestCheckpoint.as_view(), name="checkpoint-latest"),
     path("ledger/entries", views.EntryList.as_view(), name="entry-list"),
     path("ledger/entries/<int:seq>", views.EntryDetail.as_view(), name="entry-detail"),

@@ -1,0 +1,67 @@
+"""Reports through the API: request, watch the status, download the signed PDF."""
+
+import hashlib
+
+import pytest
+from django.contrib.auth import get_user_model
+from rest_framework.test import APIClient
+
+from auditreg.ledger.models import Entry
+from auditreg.registry import services as registry
+from auditreg.registry.domain import Scope
+from reports import services
+from reports.models import ReportRequest
+from tests.factories import approve, make_model, make_version
+
+
+@pytest.fixture
+def version(people, signing_dir):
+    return approve(people, make_version(people, make_model(people)))
+
+
+def client_for(people, *scopes: Scope) -> APIClient:
+    _, token = registry.issue_token(
+        principal=people.trainer, name="reports", scopes=list(scopes), by=people.ada
+    )
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    return client
+
+
+def test_request_watch_and_download_a_report(people, version):
+    client = client_for(people, Scope.READ)
+    asked = client.post(
+        "/api/v1/reports", {"kind": "model-risk", "subject": version.subject}, format="json"
+    )
+    assert asked.status_code == 201, asked.content
+    report_id = asked.json()["id"]
+    assert asked.json()["status"] == "queued"
+    assert client.get(f"/api/v1/reports/{report_id}/pdf").status_code == 404
+
+    services.produce(report_id)  # what the worker does with the queued task
+
+    status = client.get(f"/api/v1/reports/{report_id}").json()
+    assert status["status"] == "done" and status["issued_seq"] is not None
+    download = client.get(f"/api/v1/reports/{report_id}/pdf")
+    assert download.status_code == 200
+    assert download["Content-Type"] == "application/pdf"
+    pdf = b"".join(download.streaming_content)  # type: ignore[attr-defined]
+    assert status["pdf_sha256"] == "sha256:" + hashlib.sha256(pdf).hexdigest()
+
+
+def test_refused_requests_store_nothing(people, version):
+    reader = client_for(people, Scope.READ)
+    ingest_only = client_for(people, Scope.INGEST)
+    before = Entry.objects.count()
+    unknown = reader.post(
+        "/api/v1/reports", {"kind": "model-risk", "subject": "model:ghost/1"}, format="json"
+    )
+    assert unknown.status_code == 422
+    assert "not a registered model version" in unknown.json()["detail"]
+    body = {"kind": "model-risk", "subject": version.subject}
+    assert ingest_only.post("/api/v1/reports", body, format="json").status_code == 403
+    nobody = APIClient()
+    nobody.force_login(get_user_model().objects.get(username="mallory"))
+    assert nobody.post("/api/v1/reports", body, format="json").status_code == 403
+    assert Entry.objects.count() == before
+    assert not ReportRequest.objects.exists()

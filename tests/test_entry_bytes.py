@@ -25,7 +25,7 @@ json_values = st.recursive(
 @settings(max_examples=300, deadline=None)
 @given(
     payload=st.dictionaries(st.text(), json_values, max_size=6),
-    name=st.text(min_size=1).filter(str.strip),
+    name=st.text(min_size=1, max_size=200).filter(str.strip),
     seq=st.integers(min_value=0, max_value=2**53 - 1),
     micros=st.integers(min_value=0, max_value=10**15),
 )

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
 DEMO_ENV := DEBUG=1
 
-.PHONY: demo install install-mlflow lint test test-sqlite test-postgres bench bench-registry bench-ingest bench-provenance clean
+.PHONY: demo install install-mlflow lint test test-sqlite test-postgres bench bench-registry bench-ingest bench-provenance bench-reports clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -68,6 +68,7 @@ bench: install-mlflow
 	DATABASE_URL=$(POSTGRES_URL) $(BIN)/python -m bench.registry
 	DATABASE_URL=$(POSTGRES_URL) $(BIN)/python -m bench.ingest
 	DATABASE_URL=$(POSTGRES_URL) $(BIN)/python -m bench.provenance
+	DATABASE_URL=$(POSTGRES_URL) $(BIN)/python -m bench.reports
 
 bench-registry: install
 	DATABASE_URL=$(POSTGRES_URL) $(BIN)/python -m bench.registry
@@ -80,6 +81,11 @@ bench-ingest: install-mlflow
 
 bench-provenance: install
 	DATABASE_URL=$(POSTGRES_URL) $(BIN)/python -m bench.provenance
+
+## bench-reports: one signed report against a bare WeasyPrint render of its HTML, and
+## reports per minute from 2 and 1 Celery workers (Redis at 127.0.0.1:6379, broker db 13).
+bench-reports: install
+	DATABASE_URL=$(POSTGRES_URL) $(BIN)/python -m bench.reports
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -30,6 +30,7 @@ def build_bundle(
             f"{checkpoint.tree_size}: sign a new checkpoint first"
         )
     bodies = dict(Entry.objects.filter(seq__in=seqs).values_list("seq", "body"))
+    proofs = ledger.inclusion_proofs(seqs, checkpoint.tree_size)
     entries = []
     for seq in seqs:
         body = bytes(bodies[seq])
@@ -38,7 +39,7 @@ def build_bundle(
                 "seq": seq,
                 "hash": merkle.leaf_hash(body).hex(),
                 "entry": body.decode(),
-                "proof": [node.hex() for node in ledger.inclusion_proof(seq, checkpoint.tree_size)],
+                "proof": [node.hex() for node in proofs[seq]],
             }
         )
     return {

@@ -137,3 +137,14 @@ def test_garbage_is_reported_not_raised():
     result = verify_bundle({"format": "auditreg-evidence", "version": 1, "keys": ["nope"]})
     assert "malformed key" in result.problems[0]
     assert "no checkpoint" in result.problems[-1]
+
+
+def test_batch_inclusion_proofs_equal_one_at_a_time(ledger):
+    from auditreg.ledger import services as ledger_services
+
+    append_many(37)
+    seqs = [0, 1, 5, 16, 31, 36]
+    batch = ledger_services.inclusion_proofs([*seqs, 5], 37)
+    assert batch == {seq: ledger_services.inclusion_proof(seq, 37) for seq in seqs}
+    with pytest.raises(DomainError, match="no inclusion proof"):
+        ledger_services.inclusion_proofs([37], 37)

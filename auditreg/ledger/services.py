@@ -5,6 +5,7 @@ that writes the change it records, as late as possible: on PostgreSQL it takes t
 advisory lock, which is held until that transaction ends.
 """
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -151,6 +152,18 @@ def inclusion_proof(index: int, size: int) -> list[bytes]:
             f"no inclusion proof for entry {index} in a tree of {size}: {exc}"
         ) from None
     return _range_hashes(ranges)
+
+
+def inclusion_proofs(indices: Iterable[int], size: int) -> dict[int, list[bytes]]:
+    """Inclusion proofs of many entries in the tree of `size` entries, in one query."""
+    _check_size(size)
+    wanted = sorted(set(indices))
+    try:
+        ranges = {index: subtrees.inclusion_ranges(index, size) for index in wanted}
+    except ValueError as exc:
+        raise DomainError(f"no inclusion proof in a tree of {size}: {exc}") from None
+    hashes = iter(_range_hashes([piece for index in wanted for piece in ranges[index]]))
+    return {index: [next(hashes) for _ in ranges[index]] for index in wanted}
 
 
 def consistency_proof(size1: int, size2: int) -> list[bytes]:

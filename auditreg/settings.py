@@ -124,6 +124,7 @@ INSTALLED_APPS = [
     "auditreg.api",
     "lineage",
     "reports",
+    "portal",
 ]
 
 REST_FRAMEWORK = {
@@ -181,6 +182,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "auditreg.api.middleware.refuse_nul_characters",
+    "portal.middleware.content_security_policy",
 ]
 
 ROOT_URLCONF = "auditreg.urls"
@@ -236,6 +238,20 @@ if not DEBUG:
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+
+# --- The portal: sign-in, lock-out, idle time-out ---------------------------------------------
+
+LOGIN_URL = "portal:login"
+LOGIN_REDIRECT_URL = "portal:home"
+LOGOUT_REDIRECT_URL = "portal:login"
+# Signed out after this many minutes without a request (each request renews the session).
+SESSION_COOKIE_AGE = env_int("AUDITREG_SESSION_MINUTES", 30) * 60
+SESSION_SAVE_EVERY_REQUEST = True
+# This many failed sign-ins within the window lock the username for the window.
+AUDITREG_SIGNIN_MAX_FAILURES = env_int("AUDITREG_SIGNIN_MAX_FAILURES", 5)
+AUDITREG_SIGNIN_LOCK_MINUTES = env_int("AUDITREG_SIGNIN_LOCK_MINUTES", 15)
 
 # --- The ledger ------------------------------------------------------------------------------
 

@@ -1,0 +1,170 @@
+"""What the dashboard shows, read in a fixed number of queries whatever the data size."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db.models import Count
+from django.utils import timezone
+
+from auditreg.ledger.models import Checkpoint
+from auditreg.ledger.services import latest_checkpoint
+from auditreg.registry.domain import (
+    AuthorizationStatus,
+    Meaning,
+    Requirement,
+    Role,
+    Signed,
+    Stage,
+    missing_signatures,
+)
+from auditreg.registry.models import (
+    Authorization,
+    ModelVersion,
+    Policy,
+    Principal,
+    RegisteredModel,
+    Signature,
+)
+
+EXPIRY_HORIZONS = (30, 60, 90)
+
+
+@dataclass(frozen=True)
+class Waiting:
+    subject: str
+    title: str
+    missing: list[str]
+
+
+@dataclass(frozen=True)
+class Expiring:
+    subject: str
+    use_case: str
+    version: str
+    expires_at: datetime
+    within_days: int
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    sign_offs: list[Waiting]
+    authorizations: list[Waiting]
+    reviews_due: list[ModelVersion]
+    expiring: list[Expiring]
+    by_tier: list[tuple[str, int]]
+    by_stage: list[tuple[str, int]]
+    checkpoint: Checkpoint | None
+
+
+def open_roles(requirements: list[Requirement], signed: list[Signed]) -> set[str]:
+    """The roles that could sign next: approvals wait for their validation sign-off."""
+    validations = [r for r in requirements if r.meaning == Meaning.VALIDATED]
+    if missing_signatures(validations, signed):
+        requirements = validations
+    missing = missing_signatures(requirements, signed)
+    return {r.role.value for r in requirements if any(m.endswith(f" by {r.role}") for m in missing)}
+
+
+def _requirements(items: list[dict[str, Any]]) -> list[Requirement]:
+    return [Requirement(Role(i["role"]), Meaning(i["meaning"]), i["count"]) for i in items]
+
+
+def build(me: Principal) -> Dashboard:
+    roles = me.roles()
+    policies = {p.risk_tier: p for p in Policy.objects.all()}
+    versions = list(
+        ModelVersion.objects.filter(stage=Stage.VALIDATION)
+        .select_related("model")
+        .order_by("stage_seq")
+    )
+    proposals = list(
+        Authorization.objects.filter(status=AuthorizationStatus.PROPOSED)
+        .select_related("version__model")
+        .order_by("proposed_seq")
+    )
+    signed: dict[str, list[Signature]] = {}
+    subjects = [v.subject for v in versions] + [a.subject for a in proposals]
+    for signature in Signature.objects.filter(subject__in=subjects, binding_valid=True):
+        signed.setdefault(signature.subject, []).append(signature)
+    sign_offs = []
+    for version in versions:
+        # Signatures count only on the facts they were bound to (services.version_signatures).
+        current = [
+            s
+            for s in signed.get(version.subject, [])
+            if s.content["facts"] == version.package_digest
+        ]
+        policy = policies.get(version.model.risk_tier)
+        if policy is not None:
+            item = _waiting(
+                me, roles, version.subject, version.model.name, policy.approval, current
+            )
+            if item is not None:
+                sign_offs.append(item)
+    authorizations = []
+    for proposal in proposals:
+        policy = policies.get(proposal.version.model.risk_tier)
+        if policy is not None:
+            title = f"{proposal.version_id} for {proposal.use_case_id}"
+            current = signed.get(proposal.subject, [])
+            item = _waiting(me, roles, proposal.subject, title, policy.authorization, current)
+            if item is not None:
+                authorizations.append(item)
+    reviews_due = (
+        list(
+            ModelVersion.objects.filter(review_required=True)
+            .select_related("model")
+            .order_by("review_seq")
+        )
+        if Role.VALIDATOR.value in roles
+        else []
+    )
+    return Dashboard(
+        sign_offs=sign_offs,
+        authorizations=authorizations,
+        reviews_due=reviews_due,
+        expiring=_expiring(),
+        by_tier=_counts(RegisteredModel.objects.values_list("risk_tier").annotate(n=Count("id"))),
+        by_stage=_counts(ModelVersion.objects.values_list("stage").annotate(n=Count("id"))),
+        checkpoint=latest_checkpoint(),
+    )
+
+
+def _waiting(
+    me: Principal,
+    roles: set[str],
+    subject: str,
+    title: str,
+    policy: list[dict[str, Any]],
+    signatures: list[Signature],
+) -> Waiting | None:
+    if any(s.signer == me.actor_id for s in signatures):
+        return None
+    signed = [Signed(s.signer, s.role, s.meaning) for s in signatures]
+    requirements = _requirements(policy)
+    if not open_roles(requirements, signed) & roles:
+        return None
+    return Waiting(subject=subject, title=title, missing=missing_signatures(requirements, signed))
+
+
+def _expiring() -> list[Expiring]:
+    now = timezone.now()
+    horizon = now + timedelta(days=max(EXPIRY_HORIZONS))
+    rows = Authorization.objects.filter(
+        status=AuthorizationStatus.ACTIVE, expires_at__gt=now, expires_at__lte=horizon
+    ).order_by("expires_at")
+    return [
+        Expiring(
+            subject=a.subject,
+            use_case=a.use_case_id,
+            version=a.version_id,
+            expires_at=a.expires_at,
+            within_days=next(d for d in EXPIRY_HORIZONS if a.expires_at <= now + timedelta(days=d)),
+        )
+        for a in rows
+    ]
+
+
+def _counts(rows: Any) -> list[tuple[str, int]]:
+    return sorted((str(key), int(n)) for key, n in rows)

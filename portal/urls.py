@@ -1,0 +1,23 @@
+from django.contrib.auth.views import LoginView, LogoutView
+from django.urls import URLPattern, path
+
+from portal import views
+from portal.forms import SignInForm
+
+app_name = "portal"
+
+urlpatterns: list[URLPattern] = [
+    path("", views.home, name="home"),
+    path("models", views.models, name="models"),
+    path(
+        "login",
+        LoginView.as_view(
+            template_name="portal/login.html",
+            authentication_form=SignInForm,
+            redirect_authenticated_user=True,
+        ),
+        name="login",
+    ),
+    # Django's LogoutView accepts POST only (a link cannot sign anyone out).
+    path("logout", LogoutView.as_view(), name="logout"),
+]

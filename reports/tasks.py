@@ -2,8 +2,8 @@
 
 `acks_late` with `reject_on_worker_lost`: a worker killed in the middle leaves the message
 to be delivered again, and `services.produce` is safe to run again. Transient errors
-(database or storage unavailable) are retried with backoff; a report the facts cannot make
-fails at once with the reason.
+(database, file system or object storage unavailable) are retried with backoff; a report
+the facts cannot make fails at once with the reason.
 """
 
 import logging
@@ -17,7 +17,13 @@ from reports import services
 
 logger = logging.getLogger(__name__)
 
-TRANSIENT = (OperationalError, InterfaceError, OSError)
+TRANSIENT: tuple[type[Exception], ...] = (OperationalError, InterfaceError, OSError)
+try:  # S3-compatible report storage (the `s3` extra): botocore's network errors
+    from botocore import exceptions as botocore  # type: ignore[import-untyped]
+
+    TRANSIENT += (botocore.ConnectionError, botocore.HTTPClientError)
+except ImportError:  # pragma: no cover - local file storage only
+    pass
 
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=5)

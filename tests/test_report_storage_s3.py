@@ -178,11 +178,6 @@ def test_a_storage_outage_during_production_issues_nothing(people, version, buck
     assert objects(bucket) == {}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="botocore's EndpointConnectionError is not an OSError, so reports.tasks.TRANSIENT "
-    "misses it: the worker records the request as failed instead of retrying",
-)
 def test_the_worker_retries_a_storage_outage(people, version, bucket, settings):
     request = services.request_report(
         kind="model-risk", subject=version.subject, by=people.olga, queue=False

@@ -50,7 +50,7 @@ demo: install
 lint: install-mlflow
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy auditreg lineage reports tests bench
+	$(BIN)/mypy auditreg lineage reports portal tests bench
 
 ## test: lint and type-check, then the whole suite on SQLite and on PostgreSQL + Redis.
 test: lint test-sqlite test-postgres

@@ -12,7 +12,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("portal.urls")),
 ]
 
-handler404 = "auditreg.api.errors.not_found"
+handler404 = "portal.errors.not_found"
 handler500 = "auditreg.api.errors.server_error"
 
 if settings.AUDITREG_SERVE_STATIC:

@@ -1,7 +1,7 @@
 from django.contrib.auth.views import LoginView, LogoutView
 from django.urls import URLPattern, path
 
-from portal import views
+from portal import ledger_views, views
 from portal.forms import SignInForm
 
 app_name = "portal"
@@ -9,6 +9,8 @@ app_name = "portal"
 urlpatterns: list[URLPattern] = [
     path("", views.home, name="home"),
     path("models", views.models, name="models"),
+    path("ledger", ledger_views.entries, name="ledger"),
+    path("ledger/entries/<int:seq>", ledger_views.entry, name="ledger-entry"),
     path(
         "login",
         LoginView.as_view(

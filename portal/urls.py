@@ -9,6 +9,8 @@ app_name = "portal"
 urlpatterns: list[URLPattern] = [
     path("", views.home, name="home"),
     path("models", views.models, name="models"),
+    path("models/<slug:slug>", views.model, name="model"),
+    path("models/<slug:slug>/versions/<int:number>", views.version, name="version"),
     path("ledger", ledger_views.entries, name="ledger"),
     path("ledger/entries/<int:seq>", ledger_views.entry, name="ledger-entry"),
     path(

@@ -8,7 +8,7 @@ from django.shortcuts import render
 
 from auditreg.registry.domain import RiskTier, Stage
 from auditreg.registry.models import Principal
-from portal import dashboard, inventory
+from portal import dashboard, inventory, versions
 from portal.access import reader_required
 
 
@@ -81,3 +81,14 @@ def _without_page(request: HttpRequest) -> str:
     params = request.GET.copy()
     params.pop("page", None)
     return params.urlencode()
+
+
+@reader_required
+def model(request: HttpRequest, me: Principal, slug: str) -> HttpResponse:
+    return render_page(request, me, "portal/model.html", "models", versions.model_page(slug))
+
+
+@reader_required
+def version(request: HttpRequest, me: Principal, slug: str, number: int) -> HttpResponse:
+    page = versions.version_page(slug, number, request.GET.get("diff", "").strip())
+    return render_page(request, me, "portal/version.html", "models", page)

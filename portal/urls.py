@@ -1,7 +1,7 @@
 from django.contrib.auth.views import LoginView, LogoutView
 from django.urls import URLPattern, path
 
-from portal import ledger_views, views
+from portal import ledger_views, signoff, views
 from portal.forms import SignInForm
 
 app_name = "portal"
@@ -11,6 +11,8 @@ urlpatterns: list[URLPattern] = [
     path("models", views.models, name="models"),
     path("models/<slug:slug>", views.model, name="model"),
     path("models/<slug:slug>/versions/<int:number>", views.version, name="version"),
+    path("models/<slug:slug>/versions/<int:number>/sign", signoff.sign, name="sign"),
+    path("signoffs", signoff.inbox, name="signoffs"),
     path("ledger", ledger_views.entries, name="ledger"),
     path("ledger/entries/<int:seq>", ledger_views.entry, name="ledger-entry"),
     path(

@@ -4,12 +4,8 @@ event and its digest; a POST refused with 503 is retried by the client and recor
 
 import gzip
 import json
-import threading
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -40,6 +36,7 @@ from auditreg.registry import replay, services
 from auditreg.registry.domain import Scope
 from lineage import openlineage
 from lineage.models import Edge, Event, Node
+from tests.proxy import FlakyProxy
 
 URL = "/api/v1/lineage"
 PRODUCER = "https://git.bank.example/risk/pipelines"
@@ -292,64 +289,9 @@ def test_the_same_event_sent_twice_is_recorded_once(live_server, connect, token)
     assert Event.objects.get().digest == openlineage.digest(first)
 
 
-class FlakyProxy:
-    """In front of the live server: answers the first POST with 503 (a restart, say) and
-    forwards every later one. Counts the POSTs it was sent."""
-
-    def __init__(self, upstream: str) -> None:
-        self.upstream = upstream
-        self.posts = 0
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        proxy = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                proxy.posts += 1
-                if proxy.posts == 1:
-                    self.answer(503, "application/problem+json", b'{"detail": "restarting"}')
-                    return
-                request = urllib.request.Request(
-                    proxy.upstream + self.path, data=body, method="POST"
-                )
-                for name in ("Authorization", "Content-Type", "Content-Encoding"):
-                    if self.headers.get(name):
-                        request.add_header(name, self.headers[name])
-                try:
-                    with urllib.request.urlopen(request) as response:
-                        self.answer(
-                            response.status, response.headers["Content-Type"], response.read()
-                        )
-                except urllib.error.HTTPError as error:
-                    self.answer(error.code, error.headers["Content-Type"], error.read())
-
-            def answer(self, status: int, content_type: str, body: bytes) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        return Handler
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
 def flaky(live_server) -> Iterator[FlakyProxy]:
-    proxy = FlakyProxy(live_server.url)
+    proxy = FlakyProxy(live_server.url, "POST")
     yield proxy
     proxy.close()
 
@@ -359,7 +301,7 @@ def test_a_post_refused_with_503_is_retried_by_the_client_and_recorded_once(flak
     sender = connect(flaky.url, token, compression="gzip", retry=retry)
     event = sender.emit(training_run(RunState.START, "2026-03-31T12:00:00Z"))
 
-    assert flaky.posts == 2
+    assert [method for method, _, _ in flaky.seen] == ["POST", "POST"]
     assert sender.statuses == [201]
     entry = Entry.objects.get(kind="openlineage.event")
     assert entry.payload["digest"] == openlineage.digest(event)

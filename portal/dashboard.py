@@ -11,12 +11,13 @@ from auditreg.ledger.models import Checkpoint
 from auditreg.ledger.services import latest_checkpoint
 from auditreg.registry.domain import (
     AuthorizationStatus,
-    Meaning,
     Requirement,
     Role,
     Signed,
     Stage,
     missing_signatures,
+    signable_now,
+    stored_requirements,
 )
 from auditreg.registry.models import (
     Authorization,
@@ -26,6 +27,7 @@ from auditreg.registry.models import (
     RegisteredModel,
     Signature,
 )
+from auditreg.registry.services import as_signed, counts_on
 
 EXPIRY_HORIZONS = (30, 60, 90)
 
@@ -59,15 +61,9 @@ class Dashboard:
 
 def open_roles(requirements: list[Requirement], signed: list[Signed]) -> set[str]:
     """The roles that could sign next: approvals wait for their validation sign-off."""
-    validations = [r for r in requirements if r.meaning == Meaning.VALIDATED]
-    if missing_signatures(validations, signed):
-        requirements = validations
+    requirements = signable_now(requirements, signed)
     missing = missing_signatures(requirements, signed)
     return {r.role.value for r in requirements if any(m.endswith(f" by {r.role}") for m in missing)}
-
-
-def _requirements(items: list[dict[str, Any]]) -> list[Requirement]:
-    return [Requirement(Role(i["role"]), Meaning(i["meaning"]), i["count"]) for i in items]
 
 
 def build(me: Principal) -> Dashboard:
@@ -89,12 +85,7 @@ def build(me: Principal) -> Dashboard:
         signed.setdefault(signature.subject, []).append(signature)
     sign_offs = []
     for version in versions:
-        # Signatures count only on the facts they were bound to (services.version_signatures).
-        current = [
-            s
-            for s in signed.get(version.subject, [])
-            if s.content["facts"] == version.package_digest
-        ]
+        current = [s for s in signed.get(version.subject, []) if counts_on(version, s)]
         policy = policies.get(version.model.risk_tier)
         if policy is not None:
             item = _waiting(
@@ -141,8 +132,8 @@ def _waiting(
 ) -> Waiting | None:
     if any(s.signer == me.actor_id for s in signatures):
         return None
-    signed = [Signed(s.signer, s.role, s.meaning) for s in signatures]
-    requirements = _requirements(policy)
+    signed = as_signed(signatures)
+    requirements = stored_requirements(policy)
     if not open_roles(requirements, signed) & roles:
         return None
     return Waiting(subject=subject, title=title, missing=missing_signatures(requirements, signed))

@@ -320,6 +320,11 @@ class Requirement:
         return {"role": self.role.value, "meaning": self.meaning.value, "count": self.count}
 
 
+def stored_requirements(items: Iterable[Mapping[str, Any]]) -> list[Requirement]:
+    """A policy's requirements as stored (checked by `check_requirements` when set)."""
+    return [Requirement(Role(i["role"]), Meaning(i["meaning"]), i["count"]) for i in items]
+
+
 def check_requirements(items: object, what: str) -> list[Requirement]:
     if not isinstance(items, list) or not items:
         raise DomainError(f"{what} must list at least one required signature")
@@ -375,6 +380,12 @@ def missing_signatures(
             short = requirement.count - len(signers)
             missing.append(f"{short} more {requirement.meaning} by {requirement.role}")
     return missing
+
+
+def signable_now(requirements: list[Requirement], signed: list[Signed]) -> list[Requirement]:
+    """The requirements that can be signed next: approvals wait for the validation sign-off."""
+    validations = [r for r in requirements if r.meaning == Meaning.VALIDATED]
+    return validations if missing_signatures(validations, signed) else requirements
 
 
 class Scope(StrEnum):

@@ -49,7 +49,9 @@ from auditreg.registry.domain import (
     missing_signatures,
     package_authors,
     sha256_of,
+    signable_now,
     signed_content,
+    stored_requirements,
     version_subject,
 )
 from auditreg.registry.models import (
@@ -413,10 +415,6 @@ def policy_for(model: RegisteredModel) -> Policy:
     return policy
 
 
-def _requirements(items: list[dict[str, Any]]) -> list[Requirement]:
-    return [Requirement(Role(i["role"]), Meaning(i["meaning"]), i["count"]) for i in items]
-
-
 # --- Models and versions -----------------------------------------------------------------------
 
 
@@ -722,11 +720,11 @@ def _version_decision(version: ModelVersion, meaning: Meaning, role: Role) -> De
             version.stage == Stage.VALIDATION,
             f"{version.subject} is {version.stage}, not in validation",
         )
-        requirements = _requirements(policy_for(version.model).approval)
+        requirements = stored_requirements(policy_for(version.model).approval)
         _check_role_fits(requirements, meaning, role, version.model.risk_tier, "approval")
         if meaning == Meaning.APPROVED:
-            validations = [r for r in requirements if r.meaning == Meaning.VALIDATED]
-            if missing_signatures(validations, _signed(version_signatures(version))):
+            now = signable_now(requirements, as_signed(version_signatures(version)))
+            if all(r.meaning != Meaning.APPROVED for r in now):
                 raise DomainError(
                     f"{version.subject} needs its validation sign-off before approvals"
                 )
@@ -755,7 +753,7 @@ def _authorization_decision(auth: Authorization, meaning: Meaning, role: Role) -
             + "; it cannot be authorized now",
         )
         model = version.model
-        requirements = _requirements(policy_for(model).authorization)
+        requirements = stored_requirements(policy_for(model).authorization)
         _check_role_fits(requirements, meaning, role, model.risk_tier, "authorization")
     else:
         raise DomainError(f"an authorization is not signed as {meaning}")
@@ -823,15 +821,20 @@ def version_signatures(version: ModelVersion) -> list[Signature]:
     return [
         s
         for s in Signature.objects.filter(subject=version.subject, binding_valid=True)
-        if s.content["facts"] == version.package_digest
+        if counts_on(version, s)
     ]
+
+
+def counts_on(version: ModelVersion, signature: Signature) -> bool:
+    """Whether a signature counts on a version: valid, and bound to its current facts."""
+    return signature.binding_valid and signature.content["facts"] == version.package_digest
 
 
 def authorization_signatures(auth: Authorization) -> list[Signature]:
     return list(Signature.objects.filter(subject=auth.subject, binding_valid=True))
 
 
-def _signed(signatures: Iterable[Signature]) -> list[Signed]:
+def as_signed(signatures: Iterable[Signature]) -> list[Signed]:
     return [Signed(s.signer, s.role, s.meaning) for s in signatures]
 
 
@@ -863,13 +866,13 @@ def _after_signature(
 
 def approval_missing(version: ModelVersion) -> list[str]:
     """The signatures the version's approval still needs, in words."""
-    requirements = _requirements(policy_for(version.model).approval)
-    return missing_signatures(requirements, _signed(version_signatures(version)))
+    requirements = stored_requirements(policy_for(version.model).approval)
+    return missing_signatures(requirements, as_signed(version_signatures(version)))
 
 
 def authorization_missing(auth: Authorization) -> list[str]:
-    requirements = _requirements(policy_for(auth.version.model).authorization)
-    return missing_signatures(requirements, _signed(authorization_signatures(auth)))
+    requirements = stored_requirements(policy_for(auth.version.model).authorization)
+    return missing_signatures(requirements, as_signed(authorization_signatures(auth)))
 
 
 # --- Use cases and authorizations --------------------------------------------------------------

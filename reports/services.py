@@ -13,6 +13,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 from django.db import transaction
@@ -52,7 +53,7 @@ def request_report(
 
     require_role(by, READERS, "request reports")
     kind = _check_request(kind, subject, use_case, period)
-    checkpoint = evidence.checkpoint_covering([ledger.tree_size() - 1])
+    checkpoint, _ = ledger.checkpoint(origin=settings.AUDITREG_LEDGER_ORIGIN)
     with transaction.atomic(durable=True):
         request = ReportRequest(
             kind=kind,

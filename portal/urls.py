@@ -1,7 +1,7 @@
 from django.contrib.auth.views import LoginView, LogoutView
 from django.urls import URLPattern, path
 
-from portal import ledger_views, signoff, views
+from portal import administration, ledger_views, report_pages, signoff, usecases, views
 from portal.forms import SignInForm
 
 app_name = "portal"
@@ -15,6 +15,9 @@ urlpatterns: list[URLPattern] = [
     path("signoffs", signoff.inbox, name="signoffs"),
     path("ledger", ledger_views.entries, name="ledger"),
     path("ledger/entries/<int:seq>", ledger_views.entry, name="ledger-entry"),
+    *usecases.urls,
+    *report_pages.urls,
+    *administration.urls,
     path(
         "login",
         LoginView.as_view(

@@ -26,7 +26,8 @@ install: $(VENV)/.installed
 
 install-mlflow: $(VENV)/.installed-mlflow
 
-## demo: set up the embedded default (SQLite, file-system broker) and run the main job.
+## demo: set up the embedded default (SQLite, file-system broker), run the main job, then
+## serve the portal on http://127.0.0.1:8000 with a worker beside it (Ctrl-C stops both).
 demo: install
 	$(DEMO_ENV) $(BIN)/python manage.py migrate --verbosity 0
 	$(DEMO_ENV) $(BIN)/python manage.py init_keys
@@ -46,6 +47,7 @@ demo: install
 	$(DEMO_ENV) $(BIN)/python manage.py verify_report var/reports-out/credit-pd-2-model-risk.pdf
 	$(DEMO_ENV) $(BIN)/python manage.py verify_report var/reports-out/stroke-lvo-2-clinical.pdf
 	@echo "signed reports: var/reports-out/credit-pd-2-model-risk.pdf, var/reports-out/stroke-lvo-2-clinical.pdf"
+	$(DEMO_ENV) $(BIN)/python manage.py serve_portal --addr 127.0.0.1:8000
 
 lint: install-mlflow
 	$(BIN)/ruff check .

@@ -515,6 +515,7 @@ APPLY: dict[str, Callable[[Fact, Store], list[str] | None]] = {
     "signature.failed": _signature_failed,
     "usecase.created": _use_case_created,
     "usecase.rolled_back": _history_only,
+    "changes.requested": _history_only,
     "authorization.proposed": _authorization_proposed,
     "authorization.activated": _authorization_decided,
     "authorization.rejected": _authorization_decided,

@@ -696,6 +696,85 @@ def _sign(
     return signature
 
 
+# --- Requests for changes ----------------------------------------------------------------------
+
+CHANGE_REQUESTERS = (Role.VALIDATOR, Role.APPROVER, Role.MODEL_RISK_COMMITTEE)
+
+
+@dataclass(frozen=True)
+class ChangeRequest:
+    seq: int
+    version: str
+    requested_by: str
+    printed_name: str
+    role: str
+    comment: str
+    requested_at: datetime
+    # Still waiting for an answer: the version is unchanged since and still in validation.
+    open: bool
+
+
+@transaction.atomic(durable=True)
+def request_changes(*, version: ModelVersion, role: Role, comment: str, by: Principal) -> Entry:
+    """Ask a version's developers for changes instead of signing. A validator, approver or
+    committee member may, in a role they hold, while the version is in validation.
+
+    A recorded comment, not a signature: it fills no policy requirement and leaves the stage
+    as it is, so the reviewer's later signature is still theirs to give. The developers answer
+    with a correction (`correct_version`), which closes the request and voids signatures bound
+    to the old facts. (A rejection, by contrast, ends the version: rejected is final.)
+    """
+    role = check_choice(role, Role, "role")
+    if role not in CHANGE_REQUESTERS:
+        raise DomainError("changes are requested by a validator, an approver or the committee")
+    require_role(by, {role}, f"request changes as {role}")
+    comment = check_text(comment, "comment")
+    version = _locked(version)
+    if version.stage != Stage.VALIDATION:
+        raise DomainError(f"{version.subject} is {version.stage}, not in validation")
+    builders = {version.registered_by} | package_authors(version.package)
+    builders |= {s.signer for s in version_signatures(version) if s.meaning == Meaning.AUTHORED}
+    if by.actor_id in builders:
+        raise DomainError(
+            f"{by} registered or developed {version.subject} and cannot review it "
+            "(separation of duties)"
+        )
+    payload = {
+        "role": role.value,
+        "comment": comment,
+        "stage": version.stage,
+        "package_digest": version.package_digest,
+    }
+    return write_fact(kind="changes.requested", subject=version.subject, payload=payload, by=by)
+
+
+def change_requests(versions: Iterable[ModelVersion]) -> dict[str, list[ChangeRequest]]:
+    """The changes requested on each version, oldest first, in one query."""
+    by_subject = {v.subject: v for v in versions}
+    found: dict[str, list[ChangeRequest]] = {}
+    entries = Entry.objects.filter(kind="changes.requested", subject__in=list(by_subject))
+    for entry in entries.order_by("seq"):
+        version, payload = by_subject[entry.subject], entry.payload
+        still_open = (
+            version.stage == Stage.VALIDATION
+            and entry.seq > version.stage_seq
+            and payload["package_digest"] == version.package_digest
+        )
+        found.setdefault(entry.subject, []).append(
+            ChangeRequest(
+                seq=entry.seq,
+                version=entry.subject,
+                requested_by=entry.actor,
+                printed_name=entry.actor_name,
+                role=payload["role"],
+                comment=payload["comment"],
+                requested_at=entry.recorded_at,
+                open=still_open,
+            )
+        )
+    return found
+
+
 # A rejection or a revocation must say why.
 _NEEDS_COMMENT = {Meaning.REJECTED, Meaning.REVOKED}
 
@@ -937,7 +1016,7 @@ def propose_authorization(
     today = timezone.now().astimezone(zone).date()
     if not isinstance(effective_on, date) or effective_on < today:
         raise DomainError(f"the effective date must be today ({today}) or later")
-    latest = _add_months(effective_on, policy.review_months) - timedelta(days=1)
+    latest = latest_expiry(policy, effective_on)
     expires_on = latest if expires_on is None else expires_on
     if not isinstance(expires_on, date) or not effective_on <= expires_on <= latest:
         raise DomainError(
@@ -982,6 +1061,12 @@ def _check_fallback(
         raise DomainError(
             f"the fallback {fallback.subject} has no authorization in force for {use_case}"
         )
+
+
+def latest_expiry(policy: Policy, effective_on: date) -> date:
+    """The last day an authorization effective on `effective_on` may run under `policy`
+    (its review interval); also the default expiry."""
+    return _add_months(effective_on, policy.review_months) - timedelta(days=1)
 
 
 def _add_months(day: date, months: int) -> date:

@@ -126,7 +126,8 @@ def test_a_person_without_a_role_sees_nothing_and_changes_nothing(in_production,
         assert response.status_code == 403
         assert "credit-pd" not in response.text
     for path in paths[2:]:
-        assert client.post(path, {"reason": "x", "password": password("mallory")}).status_code == 403
+        form = {"reason": "x", "password": password("mallory")}
+        assert client.post(path, form).status_code == 403
     assert entries() == before
 
 
@@ -170,7 +171,7 @@ def test_forged_posts_without_a_csrf_token_are_refused(with_fallback):
 # --- Proposing -----------------------------------------------------------------------------------
 
 
-def test_a_developer_proposes_and_it_waits_for_the_policys_signatures(in_production, people, client):
+def test_a_developer_proposes_and_it_waits_for_signatures(in_production, people, client):
     authorization = propose_v2(client, people, in_production)
     assert authorization.status == AuthorizationStatus.PROPOSED
     assert authorization.conditions == ["Quarterly PSI below 0.25", "Annual back-test"]
@@ -182,9 +183,8 @@ def test_a_developer_proposes_and_it_waits_for_the_policys_signatures(in_product
     assert "1 more approved by approver; 1 more approved by model_risk_committee" in page
     inbox = client.get("/signoffs").text
     assert "authorization:us-retail-pd/2" in inbox
-    assert 'href="/usecases/us-retail-pd/authorizations/2/sign?meaning=approved&amp;role=approver"' in (
-        inbox
-    )
+    link = "/usecases/us-retail-pd/authorizations/2/sign?meaning=approved&amp;role=approver"
+    assert f'href="{link}"' in inbox
 
 
 def test_the_proposal_form_shows_the_policys_default_and_latest_expiry(in_production, client):

@@ -77,7 +77,7 @@ def propose_v2(client, people, in_production) -> Authorization:
     response = client.post(AUTHORIZE, proposal(2, fallback="1"))
     assert response.status_code == 302
     client.post("/logout")
-    return Authorization.objects.get(use_case="us-retail-pd", number=2)
+    return Authorization.objects.get(use_case__slug="us-retail-pd", number=2)
 
 
 def form_of(page, **extra: str) -> dict[str, str]:
@@ -364,7 +364,7 @@ def test_as_of_shows_the_stage_a_version_had_then(clock, people, client):
     authorize(people, v1, use_case)
     deploy(people, v1)
     last_on_march_31 = Entry.objects.filter(recorded_at__lte=clock.now.replace(day=1, month=4))
-    seq = last_on_march_31.order_by("-seq").first().seq
+    seq = last_on_march_31.order_by("-seq").values_list("seq", flat=True)[0]
     sign_in(client, "olga")
     page = client.get("/asof?date=2026-03-31")
     assert page.status_code == 200

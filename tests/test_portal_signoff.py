@@ -113,3 +113,86 @@ def test_a_person_without_a_role_gets_403(in_validation, client):
     assert client.get("/signoffs").status_code == 403
     assert client.get(VALIDATE).status_code == 403
     assert client.post(VALIDATE, {"password": password("mallory")}).status_code == 403
+
+
+# --- The policy requirement, requests for changes, an expired session, read-only roles -------
+
+
+def test_the_sign_page_names_the_policy_requirement_it_fills(in_validation, client):
+    sign_in(client, "vic")
+    page = client.get(VALIDATE).text
+    assert "validated 1 of 1 by validator under the high-tier policy&#x27;s approval rule" in page
+    assert "1 validated by validator; 1 approved by approver" in page
+    reject = client.get(f"{PAGE}/sign?meaning=rejected&role=validator").text
+    assert "A rejection fills no policy requirement" in reject
+    assert "Reason (required)" in reject
+
+
+def test_a_request_for_changes_is_recorded_and_is_not_a_signature(in_validation, client):
+    sign_in(client, "vic")
+    url = f"{PAGE}/sign?meaning=changes_requested&role=validator"
+    page = client.get(url)
+    assert "This is not a signature" in page.text
+    assert 'name="password"' not in page.text
+    form = {"meaning": "changes_requested", "role": "validator", "comment": ""}
+    refused = client.post(url, form)
+    assert "The request was not recorded" in refused.text
+    assert not Entry.objects.filter(kind="changes.requested").exists()
+    form["comment"] = "Add the 2025 vintage to the back-test"
+    response = client.post(url, form)
+    assert response.status_code == 302
+    entry = Entry.objects.get(kind="changes.requested")
+    assert entry.payload["comment"] == "Add the 2025 vintage to the back-test"
+    assert not Signature.objects.filter(signer="user:vic").exists()
+    assert reload(in_validation).stage == Stage.VALIDATION
+    again = client.get(url).text
+    assert "Add the 2025 vintage to the back-test" in again and "open" in again
+
+
+def test_an_expired_session_signs_nothing_and_returns_to_the_sign_page(clock, in_validation, client):
+    sign_in(client, "vic")
+    page = client.get(VALIDATE)
+    clock.advance(minutes=31)
+    response = post(client, VALIDATE, page, password("vic"))
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login?next=")
+    assert not Signature.objects.filter(signer="user:vic").exists()
+    login = client.get(response["Location"])
+    assert "nothing was signed" in login.text
+    back = client.post(
+        "/login",
+        {"username": "vic", "password": password("vic"), "next": login.context["next"]},
+    )
+    assert back["Location"].startswith(f"{PAGE}/sign?meaning=validated&role=validator")
+    again = client.get(back["Location"])
+    assert "Your session had expired: nothing was signed" in again.text
+    assert post(client, VALIDATE, again, password("vic")).status_code == 302
+    assert Signature.objects.filter(signer="user:vic").count() == 1
+
+
+def test_an_auditor_cannot_sign_and_nothing_is_recorded(in_validation, client):
+    sign_in(client, "olga")
+    assert client.get(VALIDATE).status_code == 200
+    before = Entry.objects.count()
+    form = {"meaning": "validated", "role": "validator", "password": password("olga")}
+    assert client.post(VALIDATE, form).status_code == 403
+    assert client.post(VALIDATE, {**form, "meaning": "changes_requested"}).status_code == 403
+    assert Entry.objects.count() == before
+
+
+def test_a_sign_post_without_a_csrf_token_is_refused(in_validation):
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(get_user_model().objects.get(username="vic"))
+    page = strict.get(VALIDATE)
+    before = Entry.objects.count()
+    form = {
+        "meaning": "validated",
+        "role": "validator",
+        "content_sha256": shown_hash(page),
+        "password": password("vic"),
+    }
+    assert strict.post(VALIDATE, form).status_code == 403
+    assert Entry.objects.count() == before

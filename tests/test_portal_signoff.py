@@ -149,7 +149,7 @@ def test_a_request_for_changes_is_recorded_and_is_not_a_signature(in_validation,
     assert "Add the 2025 vintage to the back-test" in again and "open" in again
 
 
-def test_an_expired_session_signs_nothing_and_returns_to_the_sign_page(clock, in_validation, client):
+def test_an_expired_session_signs_nothing_and_returns_to_sign(clock, in_validation, client):
     sign_in(client, "vic")
     page = client.get(VALIDATE)
     clock.advance(minutes=31)

@@ -16,6 +16,7 @@ from auditreg.registry.domain import (
     Signed,
     Stage,
     missing_signatures,
+    package_authors,
     signable_now,
     stored_requirements,
 )
@@ -27,7 +28,7 @@ from auditreg.registry.models import (
     RegisteredModel,
     Signature,
 )
-from auditreg.registry.services import as_signed, counts_on
+from auditreg.registry.services import ChangeRequest, as_signed, change_requests, counts_on
 
 EXPIRY_HORIZONS = (30, 60, 90)
 
@@ -54,6 +55,7 @@ class Dashboard:
     authorizations: list[Waiting]
     reviews_due: list[ModelVersion]
     expiring: list[Expiring]
+    changes_requested: list[ChangeRequest]
     by_tier: list[tuple[str, int]]
     by_stage: list[tuple[str, int]]
     checkpoint: Checkpoint | None
@@ -116,6 +118,7 @@ def build(me: Principal) -> Dashboard:
         authorizations=authorizations,
         reviews_due=reviews_due,
         expiring=_expiring(),
+        changes_requested=_changes_requested(me, versions, signed),
         by_tier=_counts(RegisteredModel.objects.values_list("risk_tier").annotate(n=Count("id"))),
         by_stage=_counts(ModelVersion.objects.values_list("stage").annotate(n=Count("id"))),
         checkpoint=latest_checkpoint(),
@@ -137,6 +140,23 @@ def _waiting(
     if not open_roles(requirements, signed) & roles:
         return None
     return Waiting(subject=subject, title=title, missing=missing_signatures(requirements, signed))
+
+
+def _changes_requested(
+    me: Principal, versions: list[ModelVersion], signed: dict[str, list[Signature]]
+) -> list[ChangeRequest]:
+    """Open requests for changes on the versions this person registered, developed or authored."""
+    mine = [
+        v
+        for v in versions
+        if me.actor_id == v.registered_by
+        or me.actor_id in package_authors(v.package)
+        or any(
+            s.signer == me.actor_id for s in signed.get(v.subject, []) if s.meaning == "authored"
+        )
+    ]
+    found = change_requests(mine)
+    return [r for v in mine for r in found.get(v.subject, []) if r.open]
 
 
 def _expiring() -> list[Expiring]:

@@ -6,6 +6,7 @@ from typing import Any
 from django.http import Http404
 
 from auditreg.ledger.models import Entry
+from auditreg.registry import services
 from auditreg.registry.models import ModelVersion, RegisteredModel, UseCase
 from lineage import queries as lineage
 from reports import content
@@ -45,6 +46,7 @@ def version_page(slug: str, number: int, diff: str) -> dict[str, Any]:
     return {
         **report.context,
         "entries": _entries(seqs),
+        "change_requests": services.change_requests([version]).get(version.subject, []),
         "others": [n for n in numbers if n != number],
         "diff_number": diff,
         "diff": changes,

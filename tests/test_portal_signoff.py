@@ -196,3 +196,18 @@ def test_a_sign_post_without_a_csrf_token_is_refused(in_validation):
     }
     assert strict.post(VALIDATE, form).status_code == 403
     assert Entry.objects.count() == before
+
+
+def test_the_version_page_and_the_developers_dashboard_show_the_request(people, in_validation):
+    from django.test import Client
+
+    services.request_changes(
+        version=in_validation, role=Role.VALIDATOR, comment="Add a vintage", by=people.vic
+    )
+    client = Client()
+    sign_in(client, "dana")
+    assert "Changes requested on your versions" in client.get("/").text
+    assert "Add a vintage" in client.get(PAGE).text
+    client.post("/logout")
+    sign_in(client, "alice")
+    assert "Changes requested on your versions" not in client.get("/").text

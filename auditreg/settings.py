@@ -332,7 +332,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env_int("AUDITREG_CHECKPOINT_SECONDS", 300),
     },
     "verify-ledger": {
-        "task": "auditreg.ledger.tasks.verify_ledger",
+        "task": "portal.tasks.verify_ledger_on_schedule",
         "schedule": env_int("AUDITREG_VERIFY_SECONDS", 86_400),
     },
 }

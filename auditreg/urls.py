@@ -13,7 +13,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
 ]
 
 handler404 = "portal.errors.not_found"
-handler500 = "auditreg.api.errors.server_error"
+handler500 = "portal.errors.server_error"
 
 if settings.AUDITREG_SERVE_STATIC:
     # Development and tests; in production a web server serves STATIC_ROOT.

@@ -29,6 +29,8 @@ from auditreg.registry.models import (
     Signature,
 )
 from auditreg.registry.services import ChangeRequest, as_signed, change_requests, counts_on
+from portal.ledger import last_finished_run
+from portal.models import VerificationRun
 
 EXPIRY_HORIZONS = (30, 60, 90)
 
@@ -59,6 +61,7 @@ class Dashboard:
     by_tier: list[tuple[str, int]]
     by_stage: list[tuple[str, int]]
     checkpoint: Checkpoint | None
+    verification: VerificationRun | None
 
 
 def open_roles(requirements: list[Requirement], signed: list[Signed]) -> set[str]:
@@ -122,6 +125,7 @@ def build(me: Principal) -> Dashboard:
         by_tier=_counts(RegisteredModel.objects.values_list("risk_tier").annotate(n=Count("id"))),
         by_stage=_counts(ModelVersion.objects.values_list("stage").annotate(n=Count("id"))),
         checkpoint=latest_checkpoint(),
+        verification=last_finished_run(),
     )
 
 

@@ -1,7 +1,8 @@
 """The portal's error pages; URLs under /api/ keep their problem+json answers."""
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseServerError
 from django.shortcuts import render
+from django.template import loader
 
 from auditreg.api import errors as api_errors
 from portal.access import person_for
@@ -19,3 +20,15 @@ def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     roles = sorted(role.replace("_", " ") for role in me.roles()) if me else []
     context = {"me": me, "roles": roles, "section": "", "path": request.path}
     return render(request, "portal/404.html", context, status=404)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500: the portal's layout with no detail of the failure and no data.
+
+    Rendered without the request: context processors, the session and the person's roles
+    need the database, which may be what failed. The API answers problem+json.
+    """
+    if request.path.startswith("/api/"):
+        return api_errors.server_error(request)
+    context: dict[str, object] = {"me": None, "roles": [], "section": ""}
+    return HttpResponseServerError(loader.get_template("portal/500.html").render(context))

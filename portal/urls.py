@@ -15,6 +15,7 @@ urlpatterns: list[URLPattern] = [
     path("signoffs", signoff.inbox, name="signoffs"),
     path("ledger", ledger_views.entries, name="ledger"),
     path("ledger/entries/<int:seq>", ledger_views.entry, name="ledger-entry"),
+    *ledger_views.urls,
     *usecases.urls,
     *report_pages.urls,
     *administration.urls,

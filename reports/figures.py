@@ -9,7 +9,7 @@ Every piece of text is escaped. No Django: pure functions over plain data.
 """
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from xml.sax.saxutils import escape, quoteattr
@@ -60,11 +60,15 @@ def lineage_svg(
     *,
     max_width_mm: float = 255,
     max_height_mm: float = 135,
+    links: Mapping[str, str] | None = None,
 ) -> str:
     """Upstream lineage, laid out in columns by depth: raw data on the left, the version on
     the right; arrows run from upstream to downstream. Too many nodes in a column are
     summarised by a box counting them per kind. Sized in millimetres to fit the space given,
-    never drawn larger than print size (labels about 8 pt)."""
+    never drawn larger than print size (labels about 8 pt).
+
+    `links` (for a web page) maps node subjects to addresses: those boxes become links, and
+    the figure a group of them rather than one image."""
     edges = list(edges)
     columns = _columns(nodes, edges)
     boxes: dict[str, _Box] = {}
@@ -84,7 +88,8 @@ def lineage_svg(
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:.0f} {height:.0f}" '
         f'width="{width * scale:.1f}mm" height="{height * scale:.1f}mm" '
-        f'font-family={quoteattr(FONT)} role="img">',
+        f"font-family={quoteattr(FONT)} "
+        + ('role="group" aria-label="Lineage graph">' if links else 'role="img">'),
         "<defs><marker id='arrow' viewBox='0 0 8 8' refX='8' refY='4' markerWidth='6' "
         "markerHeight='6' orient='auto'><path d='M0,0 L8,4 L0,8 z' fill='#555'/></marker></defs>",
     ]
@@ -102,7 +107,8 @@ def lineage_svg(
             'marker-end="url(#arrow)"/>'
         )
     for box in boxes.values():
-        parts.append(_box_svg(box))
+        href = (links or {}).get(box.key)
+        parts.append(_linked_box_svg(box, href) if href else _box_svg(box))
     parts.append("</svg>")
     return "\n".join(parts)
 
@@ -158,6 +164,15 @@ def _box_svg(box: _Box) -> str:
         f'letter-spacing="0.4">{escape(box.title.upper())}</text>'
         f'<text x="{box.x + 6:.1f}" y="{box.y + 26:.1f}" font-size="9.5" fill="#000">'
         f"{escape(shorten(box.label, 20))}</text></g>"
+    )
+
+
+def _linked_box_svg(box: _Box, href: str) -> str:
+    """A box as a link, named by its whole label for keyboard and screen-reader users."""
+    name = f"{box.title}: {box.label}"
+    return (
+        f"<a href={quoteattr(href)} aria-label={quoteattr(name)}>"
+        f"<title>{escape(name)}</title>{_box_svg(box)}</a>"
     )
 
 

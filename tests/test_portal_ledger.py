@@ -1,12 +1,16 @@
 """The ledger explorer through the test client: filters, keyset pages with a fixed number
 of queries, an entry's hash and inclusion proof checked on the page, and the portal's 404."""
 
+import io
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from auditreg.ledger import services
+from auditreg.ledger.integrity import export_ledger
 from auditreg.ledger.models import Entry
+from auditreg.ledger.verify import LedgerBroken, verify_export
 from portal.ledger import PAGE_SIZE
 from tests.conftest import DANA, VIC, append_many, lift_append_only, raw
 from tests.test_portal import sign_in
@@ -149,3 +153,78 @@ def test_unknown_api_url_is_still_a_problem(db, client):
     assert response.status_code == 404
     assert response["Content-Type"] == "application/problem+json"
     assert response.json()["status"] == 404
+
+
+# --- Export for auditors ----------------------------------------------------------------------
+
+
+def download(client) -> bytes:
+    response = client.get("/ledger/export")
+    assert response.status_code == 200
+    assert response.streaming
+    assert response["Content-Disposition"].startswith('attachment; filename="ledger-export-')
+    return b"".join(response.streaming_content)
+
+
+def test_auditor_downloads_an_export_the_offline_verifier_accepts(people, client, tmp_path):
+    from auditreg.client.cli import main as auditreg
+
+    append_many(7)
+    services.checkpoint(origin=ORIGIN)
+    append_many(2)  # after the checkpoint: exported and verified by the chain
+    sign_in(client, "olga")
+    exported = download(client)
+    verdict = verify_export(io.BytesIO(exported))
+    assert verdict.entries == Entry.objects.count()
+    assert len(verdict.checkpoints) == 1
+    path = tmp_path / "ledger-export.jsonl"
+    path.write_bytes(exported)
+    assert auditreg(["verify", str(path)]) == 0
+
+
+def test_the_export_is_the_same_as_the_export_command(people, client, clock):
+    append_many(3)
+    services.checkpoint(origin=ORIGIN)
+    written = io.BytesIO()
+    export_ledger(written)
+    sign_in(client, "olga")
+    assert download(client) == written.getvalue()
+
+
+def test_a_tampered_byte_in_the_export_is_caught(people, client):
+    append_many(5)
+    services.checkpoint(origin=ORIGIN)
+    sign_in(client, "olga")
+    exported = download(client)
+    assert b'"score\\":\\"0.8412\\"' in exported
+    tampered = exported.replace(b'"score\\":\\"0.8412\\"', b'"score\\":\\"0.8413\\"', 1)
+    with pytest.raises(LedgerBroken, match="hash mismatch"):
+        verify_export(io.BytesIO(tampered))
+
+
+def test_the_export_streams_in_pieces(people, client, monkeypatch):
+    monkeypatch.setattr("portal.ledger.EXPORT_CHUNK", 512)
+    append_many(20)
+    sign_in(client, "olga")
+    response = client.get("/ledger/export")
+    pieces = list(response.streaming_content)
+    assert len(pieces) > 3
+    assert verify_export(io.BytesIO(b"".join(pieces))).entries == Entry.objects.count()
+
+
+def test_a_person_without_a_role_cannot_export(people, client):
+    append_many(2)
+    sign_in(client, "mallory")
+    response = client.get("/ledger/export")
+    assert response.status_code == 403
+    assert not response.streaming
+    assert client.post("/ledger/export").status_code in (403, 405)
+    client.logout()
+    assert client.get("/ledger/export").status_code == 302
+
+
+def test_the_ledger_page_links_the_export(people, client):
+    sign_in(client, "olga")
+    page = client.get("/ledger")
+    assert 'href="/ledger/export"' in page.text
+    assert "auditreg verify ledger-export.jsonl" in page.text

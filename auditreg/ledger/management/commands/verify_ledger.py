@@ -4,16 +4,16 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from auditreg.errors import DomainError
-from auditreg.ledger.integrity import verify_database
-from auditreg.ledger.verify import LedgerBroken
+from portal import ledger
+from portal.models import VerificationRun
 
 
 class Command(BaseCommand):
     help = (
         "Verify the whole ledger: recompute every hash, link and Merkle subtree, check seq "
         "and time order and every checkpoint's signature and root. Exit 0 when intact; "
-        "otherwise exit 1 with one line naming the first bad seq."
+        "otherwise exit 1 with one line naming the first bad seq. The result is recorded "
+        "with the portal's verification runs."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -27,10 +27,10 @@ class Command(BaseCommand):
                 elapsed = time.monotonic() - started
                 sys.stderr.write(f"verified {done:,} of {total:,} entries ({elapsed:.0f} s)\n")
 
-        try:
-            verdict = verify_database(progress)
-        except LedgerBroken as exc:
-            raise CommandError(f"ledger NOT intact: {exc}", returncode=1) from None
-        except DomainError as exc:
-            raise CommandError(f"cannot verify: {exc}", returncode=2) from None
-        self.stdout.write(verdict.summary())
+        run = ledger.start_verification(by=VerificationRun.COMMAND)
+        run = ledger.perform_verification(run.pk, progress)
+        if run.status == VerificationRun.BROKEN:
+            raise CommandError(f"ledger NOT intact: {run.summary}", returncode=1)
+        if run.status == VerificationRun.ERROR:
+            raise CommandError(f"cannot verify: {run.reason}", returncode=2)
+        self.stdout.write(run.summary)

@@ -18,6 +18,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import URLPattern, path
@@ -27,7 +28,7 @@ from django.views.decorators.http import require_POST
 from auditreg.errors import DomainError
 from auditreg.ledger.models import Entry
 from auditreg.registry import services
-from auditreg.registry.domain import Meaning, RiskTier, Role, Scope
+from auditreg.registry.domain import USERNAME, Meaning, RiskTier, Role, Scope
 from auditreg.registry.models import ApiToken, Policy, Principal, RoleAssignment
 from portal.access import reader_required
 from portal.views import render_page
@@ -102,8 +103,18 @@ def _last_seq(subject: str, kind: str, by: Principal) -> int | None:
 # --- Forms: they check shape; the services check the rules ----------------------------------------
 
 
+# The registry's own rule for names, checked with the other fields so that every mistake
+# shows at once (the service checks it again).
+NAME_RULE = RegexValidator(
+    rf"\A{USERNAME.pattern}\Z",
+    "Use lower-case letters, digits, . _ - and start with a letter, such as jane.doe",
+)
+
+
 class PersonForm(forms.Form):
-    username = forms.CharField(max_length=63, help_text="Lower-case letters, digits, . _ -")
+    username = forms.CharField(
+        max_length=63, help_text="Lower-case letters, digits, . _ -", validators=[NAME_RULE]
+    )
     printed_name = forms.CharField(
         max_length=200, help_text="Shown with each of their signatures (21 CFR 11.50)."
     )
@@ -137,7 +148,9 @@ class PersonForm(forms.Form):
 
 
 class ServiceForm(forms.Form):
-    name = forms.CharField(max_length=63, help_text="Lower-case letters, digits, . _ -")
+    name = forms.CharField(
+        max_length=63, help_text="Lower-case letters, digits, . _ -", validators=[NAME_RULE]
+    )
     printed_name = forms.CharField(max_length=200, help_text="What the pipeline or job is.")
     roles = forms.MultipleChoiceField(
         choices=_choices(list(Role)), required=False, widget=forms.CheckboxSelectMultiple

@@ -236,7 +236,8 @@ def test_enrolling_a_person_records_it_and_names_the_entries(people):
     ("change", "says"),
     [
         ({"person-roles": ["validator", "overlord"]}, "overlord is not one of the available"),
-        ({"person-username": "Nina Smith"}, "is not valid: lower-case letters"),
+        ({"person-username": "Nina Smith"}, "Use lower-case letters, digits"),
+        ({"person-username": "nina/../ada"}, "Use lower-case letters, digits"),
         ({"person-username": "dana"}, "user:dana is already enrolled"),
         ({"person-time_zone": "Mars/Olympus"}, "is not an IANA time zone name"),
         ({"person-password": "short"}, "This password is too short"),

@@ -45,6 +45,8 @@ def test_an_idle_session_ends_and_the_signature_waits_for_a_new_sign_in(clock, p
     page.get_by_label("Password").fill(password("vic"))
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Sign model:credit-pd/1")).to_be_visible()
+    expect(page.get_by_role("alert")).to_contain_text("session had expired: nothing was signed")
+    expect(page.get_by_label("Your password")).to_have_value("")  # never carried over
 
 
 def test_a_person_without_a_role_sees_nothing(people, page: Page):

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
 DEMO_ENV := DEBUG=1
 
-.PHONY: demo install install-mlflow lint test test-sqlite test-postgres bench bench-registry bench-ingest bench-provenance bench-reports clean
+.PHONY: demo install install-mlflow lint test test-sqlite test-postgres bench bench-registry bench-ingest bench-provenance bench-reports bench-portal clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,11 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 $(VENV)/.installed-mlflow: $(VENV)/.installed
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e '.[server,dev,mlflow]'
+	touch $@
+
+# The portal bench's load tool (locust), in its own extra: nothing else needs it.
+$(VENV)/.installed-bench: $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[server,dev,bench]'
 	touch $@
 
 install: $(VENV)/.installed
@@ -65,12 +70,13 @@ test-postgres: install-mlflow
 
 ## bench: every benchmark on PostgreSQL, one after the other (they share the scratch
 ## database; see docs/benchmarks.md). bench-registry: the registry's alone.
-bench: install-mlflow
+bench: install-mlflow $(VENV)/.installed-bench
 	DATABASE_URL=$(POSTGRES_URL) $(BIN)/python -m bench.ledger
 	DATABASE_URL=$(POSTGRES_URL) $(BIN)/python -m bench.registry
 	DATABASE_URL=$(POSTGRES_URL) $(BIN)/python -m bench.ingest
 	DATABASE_URL=$(POSTGRES_URL) $(BIN)/python -m bench.provenance
 	DATABASE_URL=$(POSTGRES_URL) $(BIN)/python -m bench.reports
+	DATABASE_URL=$(POSTGRES_URL) $(BIN)/python -m bench.portal
 
 bench-registry: install
 	DATABASE_URL=$(POSTGRES_URL) $(BIN)/python -m bench.registry
@@ -88,6 +94,12 @@ bench-provenance: install
 ## reports per minute from 2 and 1 Celery workers (Redis at 127.0.0.1:6379, broker db 13).
 bench-reports: install
 	DATABASE_URL=$(POSTGRES_URL) $(BIN)/python -m bench.reports
+
+## bench-portal: the reviewer portal under 20 concurrent users (locust, gunicorn) on 10,000
+## models, 100,000 versions and 1,000,000 ledger entries, with SQL queries per page. Its
+## databases are kept and reused; `python -m bench.portal --drop` removes them.
+bench-portal: $(VENV)/.installed-bench
+	DATABASE_URL=$(POSTGRES_URL) $(BIN)/python -m bench.portal
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -28,9 +28,14 @@ class Entry(models.Model):
         verbose_name_plural = "entries"
         # Every index is paid for on each append, under the chain's lock: the subject index
         # serves "the history of this model/version"; migration 0003 adds a time index (BRIN
-        # on PostgreSQL). Filters by kind or actor get their indexes with the pages that
-        # need them.
-        indexes = [models.Index(fields=["subject", "seq"], name="ledger_entry_subject")]
+        # on PostgreSQL). The kind and actor indexes serve the ledger explorer's filters,
+        # newest first in keyset pages: without them PostgreSQL walks the primary key
+        # backwards until it has found a page of a rare kind, or sorts every entry of an actor.
+        indexes = [
+            models.Index(fields=["subject", "seq"], name="ledger_entry_subject"),
+            models.Index(fields=["kind", "seq"], name="ledger_entry_kind"),
+            models.Index(fields=["actor", "seq"], name="ledger_entry_actor"),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.kind} {self.subject}"

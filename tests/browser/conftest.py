@@ -6,11 +6,15 @@ skipping; a developer without Chromium may set AUDITREG_BROWSER_TESTS=skip.
 """
 
 import os
+import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
+from django.db import connections
 from playwright.sync_api import (
     Browser,
     ConsoleMessage,
@@ -22,6 +26,8 @@ from playwright.sync_api import (
 )
 
 from tests.factories import password
+
+T = TypeVar("T")
 
 CHROMIUM = Path(os.environ.get("AUDITREG_CHROMIUM", "/usr/bin/chromium"))
 # Headless, and nothing that calls out to the internet behind the test's back.
@@ -52,13 +58,16 @@ def playwright(monkeypatch) -> Iterator[Playwright]:
     """Playwright's sync API, for one test.
 
     It runs its own event loop in this thread, so Django takes the test's ORM calls for calls
-    from async code and refuses them; they are plain synchronous calls, hence the flag. The
-    loop is stopped before the test's database is emptied.
+    from async code and refuses them; they are plain synchronous calls, hence the flag. While
+    that loop runs, Django also gives the test a database connection of its own, apart from
+    the one its fixtures used: it is closed before the loop stops, or it would outlive the
+    test database.
     """
     chromium_or_skip()
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as driver:
         yield driver
+        connections.close_all()
 
 
 @pytest.fixture
@@ -70,6 +79,20 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
     )
     yield browser
     browser.close()
+    requests_ended()
+
+
+def requests_ended() -> None:
+    """Wait until the live server has answered every request of the closed browser.
+
+    A request still running (the favicon asked for after a page loaded, a connection kept
+    alive) would hold a database connection while the test's tables are emptied, or while
+    the test database is dropped at the end of the run.
+    """
+    for thread in threading.enumerate():
+        # The live server's ThreadingMixIn names each request's thread after this target.
+        if thread.name.endswith("(process_request_thread)"):
+            thread.join(timeout=60)
 
 
 @dataclass
@@ -161,3 +184,20 @@ def assert_every_field_labelled(page: Page) -> None:
     assert page.evaluate(UNLABELLED) == [], f"fields without a label on {page.url}"
     assert page.locator("h1").count() == 1, f"one main heading on {page.url}"
     assert page.locator("html").get_attribute("lang"), "the page names its language"
+
+
+def in_a_worker(work: Callable[..., T], *args: Any) -> T:
+    """Run `work` in a thread of its own, as a Celery worker would, and return its result.
+
+    Not in the test's thread: Playwright's event loop runs there, and code that starts its
+    own loop (pyHanko signing a PDF) would refuse to.
+    """
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(_closing_connections, work, *args).result()
+
+
+def _closing_connections(work: Callable[..., T], *args: Any) -> T:
+    try:
+        return work(*args)
+    finally:
+        connections.close_all()  # a thread's connection would outlive the test's database

@@ -10,7 +10,7 @@ from auditreg.registry import services
 from auditreg.registry.domain import Role
 from auditreg.registry.models import ModelVersion, Signature
 from tests.browser.conftest import sign_in
-from tests.factories import make_model, make_version, password, submit
+from tests.factories import make_model, make_use_case, make_version, password, submit
 
 SIGN = "/models/credit-pd/versions/1/sign"
 VALIDATE = f"{SIGN}?meaning=validated&role=validator"
@@ -18,7 +18,9 @@ VALIDATE = f"{SIGN}?meaning=validated&role=validator"
 
 @pytest.fixture
 def in_validation(people) -> ModelVersion:
-    return submit(people, make_version(people, make_model(people)))
+    version = submit(people, make_version(people, make_model(people)))
+    make_use_case(people, version.model)
+    return version
 
 
 def signed() -> int:
@@ -78,7 +80,32 @@ def test_an_auditor_sees_everything_and_changes_nothing(in_validation, page):
     refused = page.get_by_role("heading", level=1)
     expect(refused).to_have_text("Your roles read; they change nothing")
     assert not Signature.objects.filter(signer="user:olga").exists()
+
+    # The administration pages: read, with no form to change anything.
+    page.goto("/administration/tokens")
+    expect(page.get_by_role("note")).to_contain_text("you can read everything here")
+    expect(page.get_by_role("button", name="Issue token")).to_have_count(0)
+    # Posts sent with the auditor's own session and a valid CSRF token change nothing either.
+    token = page.locator("input[name=csrfmiddlewaretoken]").first.input_value()
+    changes = {
+        "/administration/tokens/create": {"service": "service:trainer", "name": "x"},
+        "/usecases/us-retail-pd/authorize": {"version": "1", "effective_on": "2026-03-31"},
+        SIGN: {"meaning": "validated", "role": "validator", "password": password("olga")},
+    }
+    for path, form in changes.items():
+        response = page.request.post(path, form={"csrfmiddlewaretoken": token, **form})
+        assert response.status == 403, path
+        assert "nothing was recorded" in response.text(), path  # the role refused, not CSRF
     assert Entry.objects.count() == entries
+
+
+def test_a_validator_cannot_reach_the_administration(in_validation, page):
+    sign_in(page, "vic")
+    expect(page.get_by_role("navigation", name="Main")).not_to_contain_text("Administration")
+    response = page.goto("/administration/tokens")
+    assert response is not None and response.status == 403
+    expect(page.get_by_role("heading", level=1)).to_have_text("Not allowed")
+    expect(page.locator("main")).not_to_contain_text("service:trainer")
 
 
 def test_a_forged_post_without_the_csrf_token_is_refused(in_validation, page):
@@ -95,3 +122,35 @@ def test_a_forged_post_without_the_csrf_token_is_refused(in_validation, page):
     response = page.request.post(VALIDATE, form=form)
     assert response.status == 403
     assert Entry.objects.count() == before
+
+
+def test_a_rejection_needs_a_reason_and_a_request_for_changes_signs_nothing(in_validation, page):
+    before = signed()
+    sign_in(page, "vic")
+    page.goto("/signoffs")
+    page.get_by_role("link", name="Sign rejected as validator").click()
+    expect(page.get_by_label("Reason (required)")).to_be_visible()
+    page.get_by_label("Your password").fill(password("vic"))
+    # The browser itself will not send the form with the required reason empty.
+    page.get_by_role("button", name="Sign as validator: rejected").click()
+    assert page.get_by_label("Reason (required)").evaluate("e => e.validity.valueMissing")
+    # Nor will the server, when the form is sent around the browser's check.
+    form = {
+        name: page.locator(f"main input[name={name}]").input_value()
+        for name in ("csrfmiddlewaretoken", "meaning", "role", "content_sha256")
+    }
+    answer = page.request.post(page.url, form={**form, "password": password("vic")})
+    assert "A reason is required" in answer.text()
+    assert signed() == before
+
+    page.get_by_role("link", name="Request changes as validator").click()
+    page.get_by_label("The changes you ask for (required)").fill(
+        "Add the 2025 vintage to the OOT test."
+    )
+    page.get_by_role("button", name="Request changes as validator").click()
+    expect(page.get_by_role("status").first).to_contain_text("nothing was signed")
+    changes = page.get_by_role("region", name="Changes requested")
+    expect(changes).to_contain_text("Add the 2025 vintage to the OOT test.")
+    expect(changes).to_contain_text("open")
+    assert signed() == before
+    assert ModelVersion.objects.get(pk=in_validation.pk).stage == "validation"

@@ -26,6 +26,11 @@ def test_a_right_password_opens_the_dashboard_with_the_person_and_zone(people, p
     expect(page.get_by_role("heading", name="Dashboard", level=1)).to_be_visible()
     expect(page.locator(".who")).to_contain_text("Olga Auditor")
     expect(page.locator("footer")).to_contain_text("America/New_York")
+    # The first Tab reaches the skip link; Enter takes the keyboard past the navigation.
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to main content")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("main")).to_be_focused()
 
 
 def test_an_idle_session_ends_and_the_signature_waits_for_a_new_sign_in(clock, people, page: Page):

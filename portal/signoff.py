@@ -26,9 +26,8 @@ from auditreg.registry.domain import (
     stored_requirements,
 )
 from auditreg.registry.models import Authorization, ModelVersion, Principal
-from portal import dashboard
+from portal import dashboard, views
 from portal.access import reader_required
-from portal.views import render_page
 
 P = ParamSpec("P")
 
@@ -44,7 +43,18 @@ MEANINGS = {
 # Who may revoke an authorization in force (the registry's rule).
 REVOKERS = [Role.APPROVER, Role.MODEL_RISK_COMMITTEE, Role.ADMINISTRATOR]
 
+# How a choice is named where it is offered (other meanings go by their own name).
+ACTION_NAMES = {
+    CHANGES: "request changes",
+    Meaning.AUTHORED.value: "submit for validation (authored)",
+    Meaning.REVIEWED.value: "clear the monitoring review (reviewed)",
+}
+
 IN_WORDS = {
+    Meaning.AUTHORED.value: "I am an author of this version: I submit it, as recorded here, "
+    "for independent validation.",
+    Meaning.REVIEWED.value: "I have reviewed the monitoring breach on this version and it may "
+    "stay in use.",
     Meaning.VALIDATED.value: "I have validated this version: fit for its intended purpose.",
     Meaning.APPROVED.value: "I approve this version for use.",
     Meaning.REJECTED.value: "I reject this version: its validation ends and it can only be "
@@ -83,9 +93,8 @@ class Choice:
 
     @property
     def label(self) -> str:
-        if self.meaning == CHANGES:
-            return f"request changes as {self.role.replace('_', ' ')}"
-        return f"{self.meaning} as {self.role.replace('_', ' ')}"
+        role = self.role.replace("_", " ")
+        return f"{ACTION_NAMES.get(self.meaning, self.meaning)} as {role}"
 
 
 @dataclass
@@ -112,7 +121,7 @@ def read_only(me: Principal) -> bool:
 
 def forbid(request: HttpRequest, me: Principal) -> HttpResponse:
     """The answer to a change asked by someone who may only read: 403, nothing recorded."""
-    response = render_page(request, me, "portal/usecase_read_only.html", "", {})
+    response = views.render_page(request, me, "portal/usecase_read_only.html", "", {})
     response.status_code = 403
     return response
 
@@ -151,6 +160,34 @@ def sign_url(slug: str, number: int, meaning: str, role: str) -> str:
     return f"{path}?{urlencode({'meaning': meaning, 'role': role})}"
 
 
+def version_actions(me: Principal, version: ModelVersion) -> list[Choice]:
+    """What this person's roles let them sign on a version as it stands: submit it for
+    validation (a developer, while in development), validate, approve, reject or ask for
+    changes (while in validation), clear a monitoring review (a validator)."""
+    slug, number = version.model.slug, version.number
+    roles = me.roles()
+    found = []
+    if version.stage == Stage.DEVELOPMENT and Role.DEVELOPER.value in roles:
+        found.append(
+            Choice(
+                Meaning.AUTHORED.value,
+                Role.DEVELOPER.value,
+                sign_url(slug, number, Meaning.AUTHORED, Role.DEVELOPER),
+            )
+        )
+    if version.stage == Stage.VALIDATION:
+        found += choices(me, slug, number)
+    if version.review_required and Role.VALIDATOR.value in roles:
+        found.append(
+            Choice(
+                Meaning.REVIEWED.value,
+                Role.VALIDATOR.value,
+                sign_url(slug, number, Meaning.REVIEWED, Role.VALIDATOR),
+            )
+        )
+    return found
+
+
 def choices(me: Principal, slug: str, number: int) -> list[Choice]:
     """The meanings and roles this person's roles allow on a version in validation."""
     return [
@@ -177,7 +214,7 @@ def sign(request: HttpRequest, me: Principal, slug: str, number: int) -> HttpRes
         title=f"{version.model.name} version {version.number}",
         url=reverse("portal:version", args=[slug, number]),
         status=f"stage {version.stage}",
-        choices=choices(me, slug, number),
+        choices=version_actions(me, version),
         in_words=IN_WORDS,
         extra={"change_requests": requests},
     )
@@ -294,7 +331,7 @@ def _page(
     if meaning == CHANGES:
         if not isinstance(page.record, ModelVersion):
             context["unsignable"] = "changes are requested on a model version"
-        return render_page(request, me, "portal/sign.html", "signoffs", context)
+        return views.render_page(request, me, "portal/sign.html", "signoffs", context)
     try:
         content = services.content_to_sign(
             record=page.record,
@@ -307,7 +344,7 @@ def _page(
         context["content"] = json.dumps(content, indent=2, sort_keys=True)
         context["content_sha256"] = sha256_of(content)
         context["fills"] = requirement_filled(page.record, meaning, role)
-    return render_page(request, me, "portal/sign.html", "signoffs", context)
+    return views.render_page(request, me, "portal/sign.html", "signoffs", context)
 
 
 def requirement_filled(record: ModelVersion | Authorization, meaning: str, role: str) -> str:
@@ -371,4 +408,4 @@ def inbox(request: HttpRequest, me: Principal) -> HttpResponse:
         if waiting.subject in proposals
     ]
     context = {"items": items, "authorizations": authorizations, "stage": Stage.VALIDATION}
-    return render_page(request, me, "portal/signoffs.html", "signoffs", context)
+    return views.render_page(request, me, "portal/signoffs.html", "signoffs", context)

@@ -15,7 +15,14 @@ from auditreg.errors import DomainError
 from auditreg.ledger.models import Entry
 from auditreg.registry import queries, services
 from auditreg.registry.domain import AuthorizationStatus, Role, Stage
-from auditreg.registry.models import Authorization, ModelVersion, Principal, Signature, UseCase
+from auditreg.registry.models import (
+    Authorization,
+    ModelVersion,
+    Principal,
+    RegisteredModel,
+    Signature,
+    UseCase,
+)
 from portal import signoff
 from portal.access import reader_required
 from portal.views import render_page
@@ -48,6 +55,62 @@ def use_cases(request: HttpRequest, me: Principal) -> HttpResponse:
         for uc in rows
     ]
     return render_page(request, me, "portal/usecases.html", "usecases", {"items": items})
+
+
+class UseCaseForm(forms.Form):
+    slug = forms.SlugField(label="Slug (a short name for links, e.g. us-retail-credit-pd)")
+    title = forms.CharField(label="Title", max_length=200)
+    model = forms.ChoiceField(label="Model")
+    population = forms.CharField(label="Intended population", max_length=2000)
+    description = forms.CharField(
+        label="Description (optional)", required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+    def __init__(self, *args: Any, models: list[RegisteredModel], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["model"].choices = [(m.slug, f"{m.name} ({m.slug})") for m in models]
+
+    def clean_slug(self) -> str:
+        slug = str(self.cleaned_data["slug"])
+        if slug == "new":  # the address of this form
+            raise forms.ValidationError("choose another slug: 'new' is reserved")
+        return slug
+
+
+@reader_required
+def define(request: HttpRequest, me: Principal) -> HttpResponse:
+    """Define a use a model may be authorized for (approvers, the committee, administrators)."""
+    if request.method == "POST" and signoff.read_only(me):
+        return signoff.forbid(request, me)
+    models = {m.slug: m for m in RegisteredModel.objects.order_by("name")}
+    wanted = request.GET.get("model", "")
+    if request.method == "POST":
+        form = UseCaseForm(request.POST, models=list(models.values()))
+    else:
+        form = UseCaseForm(initial={"model": wanted}, models=list(models.values()))
+    refusal = ""
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            uc = services.create_use_case(
+                slug=data["slug"],
+                title=data["title"],
+                model=models[data["model"]],
+                population=data["population"],
+                description=data["description"],
+                by=me,
+            )
+        except DomainError as error:
+            refusal = str(error)
+        else:
+            messages.success(request, f"Use case {uc.slug} is defined.")
+            return redirect("portal:usecase", slug=uc.slug)
+    context = {
+        "form": form,
+        "refusal": refusal,
+        "may_define": bool(me.roles() & ROLLERS),
+    }
+    return render_page(request, me, "portal/usecase_new.html", "usecases", context)
 
 
 def find_use_case(slug: str) -> UseCase:
@@ -288,6 +351,7 @@ def _snapshot(wanted: str, me: Principal) -> dict[str, Any]:
 
 urls: list[URLPattern] = [
     path("usecases", use_cases, name="usecases"),
+    path("usecases/new", define, name="usecase-new"),
     path("usecases/<slug:slug>", use_case, name="usecase"),
     path("usecases/<slug:slug>/authorize", propose, name="usecase-authorize"),
     path("usecases/<slug:slug>/rollback", roll_back, name="usecase-rollback"),

@@ -50,6 +50,7 @@ def version_page(slug: str, number: int, diff: str) -> dict[str, Any]:
     seqs = sorted({seq for section in report.sections.values() for seq in section})
     return {
         **report.context,
+        "record": version,
         "graph": _graph(version.subject, report.context["lineage"]),
         "entries": _entries(seqs),
         "change_requests": services.change_requests([version]).get(version.subject, []),

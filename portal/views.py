@@ -8,7 +8,7 @@ from django.shortcuts import render
 
 from auditreg.registry.domain import RiskTier, Stage
 from auditreg.registry.models import Principal
-from portal import dashboard, inventory, versions
+from portal import dashboard, inventory, signoff, versions
 from portal.access import reader_required
 
 
@@ -91,4 +91,5 @@ def model(request: HttpRequest, me: Principal, slug: str) -> HttpResponse:
 @reader_required
 def version(request: HttpRequest, me: Principal, slug: str, number: int) -> HttpResponse:
     page = versions.version_page(slug, number, request.GET.get("diff", "").strip())
+    page["actions"] = signoff.version_actions(me, page["record"])
     return render_page(request, me, "portal/version.html", "models", page)

@@ -211,3 +211,34 @@ def test_the_version_page_and_the_developers_dashboard_show_the_request(people, 
     client.post("/logout")
     sign_in(client, "alice")
     assert "Changes requested on your versions" not in client.get("/").text
+
+
+def test_a_developer_submits_a_version_for_validation_from_its_page(people, client):
+    version = make_version(people, make_model(people))
+    sign_in(client, "dana")
+    page = client.get(PAGE)
+    submit_url = f"{PAGE}/sign?meaning=authored&role=developer"
+    assert 'href="/models/credit-pd/versions/1/sign?meaning=authored&amp;role=developer"' in (
+        page.text
+    )
+    assert "submit for validation (authored) as developer" in page.text
+    shown = client.get(submit_url)
+    assert "for independent validation" in shown.text
+    response = post(client, submit_url, shown, password("dana"))
+    assert response.status_code == 302
+    assert reload(version).stage == Stage.VALIDATION
+    # Submitted: the developer has nothing more to sign; the validator now has.
+    assert "meaning=authored" not in client.get(PAGE).text
+    client.logout()
+    sign_in(client, "vic")
+    assert 'href="/models/credit-pd/versions/1/sign?meaning=validated&amp;role=validator"' in (
+        client.get(PAGE).text
+    )
+
+
+def test_the_version_page_offers_no_signature_to_an_auditor_but_reports(in_validation, client):
+    sign_in(client, "olga")
+    page = client.get(PAGE)
+    assert page.status_code == 200
+    assert "/sign?" not in page.text
+    assert "/reports/new?kind=model-risk&amp;subject=model%3Acredit-pd/1" in page.text

@@ -396,3 +396,50 @@ def test_meaning_choices_for_an_authorization_follow_the_tier_policy(in_producti
     assert "Revoke as approver" in page  # on the authorization in force
     sign(people.alice, Authorization.objects.get(number=2), Meaning.APPROVED, Role.APPROVER)
     assert "Sign rejected as approver" in client.get(USE).text
+
+
+NEW_USE = {
+    "slug": "smb-credit-pd",
+    "title": "Small-business credit PD",
+    "population": "US small businesses applying for credit lines under $250k",
+    "description": "",
+}
+
+
+def test_an_approver_defines_a_use_case(people, client):
+    make_model(people)
+    sign_in(client, "alice")
+    assert client.get("/usecases/new?model=credit-pd").status_code == 200
+    response = client.post("/usecases/new", {**NEW_USE, "model": "credit-pd"})
+    assert response.status_code == 302
+    assert response["Location"] == "/usecases/smb-credit-pd"
+    entry = Entry.objects.filter(kind="usecase.created").order_by("-seq").first()
+    assert entry is not None and entry.subject == "usecase:smb-credit-pd"
+    assert entry.actor == "user:alice"
+    assert "Small-business credit PD" in client.get("/usecases").text
+
+
+@pytest.mark.parametrize("username", ["olga", "dana"])
+def test_an_auditor_or_a_developer_cannot_define_a_use_case(people, client, username):
+    make_model(people)
+    sign_in(client, username)
+    before = entries()
+    response = client.post("/usecases/new", {**NEW_USE, "model": "credit-pd"})
+    if username == "olga":
+        assert response.status_code == 403
+    else:
+        assert response.status_code == 200
+        assert "The use case was not defined" in response.text
+    assert entries() == before
+
+
+def test_a_bad_use_case_is_explained_and_records_nothing(people, client):
+    model = make_model(people)
+    make_use_case(people, model)
+    sign_in(client, "alice")
+    before = entries()
+    other_facts = {**NEW_USE, "slug": "us-retail-pd", "model": "credit-pd"}
+    assert "already exists" in client.post("/usecases/new", other_facts).text
+    assert "reserved" in client.post("/usecases/new", {**other_facts, "slug": "new"}).text
+    assert "Select a valid choice" in client.post("/usecases/new", {**NEW_USE, "model": "x"}).text
+    assert entries() == before

@@ -142,7 +142,7 @@ def _note_request(visit: Visit, url: str) -> None:
 
 def _note_response(visit: Visit, response: Response) -> None:
     """A page's own status is the test's business; a style sheet, script or image that fails
-    to load is an error. Browsers ask for /favicon.ico on their own; the portal has none."""
+    to load is an error. Browsers may ask for /favicon.ico whatever icon a page names."""
     request = response.request
     failed = response.status >= 400 and request.resource_type != "document"
     if failed and not request.url.endswith("/favicon.ico"):

@@ -68,7 +68,9 @@ class UseCaseForm(forms.Form):
 
     def __init__(self, *args: Any, models: list[RegisteredModel], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["model"].choices = [(m.slug, f"{m.name} ({m.slug})") for m in models]
+        field = self.fields["model"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [(m.slug, f"{m.name} ({m.slug})") for m in models]
 
     def clean_slug(self) -> str:
         slug = str(self.cleaned_data["slug"])

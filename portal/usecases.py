@@ -335,7 +335,7 @@ def _snapshot(wanted: str, me: Principal) -> dict[str, Any]:
     entry = Entry.objects.filter(recorded_at__lte=moment).order_by("-seq").first()
     registered = ModelVersion.objects.filter(registered_at__lte=moment).order_by("model", "number")
     # The registry's own point-in-time reading of each version (stage, review, approvals).
-    versions = queries._versions_at(moment, registered.values_list("subject", flat=True))
+    versions = queries.versions_at(moment, registered.values_list("subject", flat=True))
     by_model: dict[str, list[queries.VersionAt]] = {}
     for subject, version in versions.items():
         by_model.setdefault(subject.removeprefix("model:").split("/")[0], []).append(version)

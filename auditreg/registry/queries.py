@@ -146,7 +146,7 @@ def as_of(
     involved = {v for stages in by_model.values() for vs in stages.values() for v in vs}
     involved |= {a.version_id for a in authorizations}
     involved |= {a.fallback_id for a in authorizations if a.fallback_id}
-    versions = _versions_at(moment, involved)
+    versions = versions_at(moment, involved)
 
     by_use: dict[str, list[AuthorizationAt]] = defaultdict(list)
     for auth in authorizations:
@@ -218,7 +218,7 @@ def _in_force(moment: datetime, use_cases: QuerySet[UseCase]) -> QuerySet[Author
     )
 
 
-def _versions_at(moment: datetime, subjects: Iterable[str]) -> dict[str, VersionAt]:
+def versions_at(moment: datetime, subjects: Iterable[str]) -> dict[str, VersionAt]:
     subjects = sorted(subjects)
     if not subjects:
         return {}

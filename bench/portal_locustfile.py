@@ -6,6 +6,7 @@ import os
 import random
 import re
 from itertools import count
+from pathlib import Path
 
 from gevent.event import Event  # type: ignore[import-untyped,import-not-found,unused-ignore]
 from locust import (  # type: ignore[import-untyped,import-not-found,unused-ignore]
@@ -16,7 +17,7 @@ from locust import (  # type: ignore[import-untyped,import-not-found,unused-igno
 
 USERNAMES = os.environ.get("BENCH_PORTAL_USERS", "").split(",")
 PASSWORD = os.environ.get("BENCH_PORTAL_PASSWORD", "")
-SLUGS = os.environ.get("BENCH_PORTAL_SLUGS", "").split(",")
+SLUGS = Path(os.environ["BENCH_PORTAL_SLUGS_FILE"]).read_text().split()
 PER_MODEL = int(os.environ.get("BENCH_PORTAL_PER_MODEL", "10"))
 ACTORS = os.environ.get("BENCH_PORTAL_ACTORS", "").split(",")
 THINK = float(os.environ.get("BENCH_PORTAL_THINK", "1.0"))

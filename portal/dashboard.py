@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from auditreg.ledger.models import Checkpoint
@@ -33,6 +33,9 @@ from portal.ledger import last_finished_run
 from portal.models import VerificationRun
 
 EXPIRY_HORIZONS = (30, 60, 90)
+# Each list on the dashboard shows this many items, the most urgent first, and says how many
+# more there are: a bank's inventory has hundreds waiting, and the page must stay quick.
+SHOWN = 20
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,8 @@ class Dashboard:
     authorizations: list[Waiting]
     reviews_due: list[ModelVersion]
     expiring: list[Expiring]
+    # How many authorizations expire within each horizon (all of them, not only those shown).
+    expiring_counts: list[tuple[int, int]]
     changes_requested: list[ChangeRequest]
     by_tier: list[tuple[str, int]]
     by_stage: list[tuple[str, int]]
@@ -121,6 +126,7 @@ def build(me: Principal) -> Dashboard:
         authorizations=authorizations,
         reviews_due=reviews_due,
         expiring=_expiring(),
+        expiring_counts=_expiring_counts(),
         changes_requested=_changes_requested(me, versions, signed),
         by_tier=_counts(RegisteredModel.objects.values_list("risk_tier").annotate(n=Count("id"))),
         by_stage=_counts(ModelVersion.objects.values_list("stage").annotate(n=Count("id"))),
@@ -168,7 +174,7 @@ def _expiring() -> list[Expiring]:
     horizon = now + timedelta(days=max(EXPIRY_HORIZONS))
     rows = Authorization.objects.filter(
         status=AuthorizationStatus.ACTIVE, expires_at__gt=now, expires_at__lte=horizon
-    ).order_by("expires_at")
+    ).order_by("expires_at")[:SHOWN]
     return [
         Expiring(
             subject=a.subject,
@@ -179,6 +185,18 @@ def _expiring() -> list[Expiring]:
         )
         for a in rows
     ]
+
+
+def _expiring_counts() -> list[tuple[int, int]]:
+    """(days, authorizations in force expiring within them) for each horizon, in one query."""
+    now = timezone.now()
+    active = Authorization.objects.filter(status=AuthorizationStatus.ACTIVE, expires_at__gt=now)
+    within = {
+        f"within_{days}": Count("id", filter=Q(expires_at__lte=now + timedelta(days=days)))
+        for days in EXPIRY_HORIZONS
+    }
+    counts = active.aggregate(**within)
+    return [(days, int(counts[f"within_{days}"])) for days in EXPIRY_HORIZONS]
 
 
 def _counts(rows: Any) -> list[tuple[str, int]]:

@@ -74,7 +74,10 @@ def search(query: Query) -> QuerySet[RegisteredModel]:
         versions = ModelVersion.objects.filter(model=OuterRef("slug"), stage=query.stage)
         models = models.filter(Exists(versions))
     if query.use_case:
-        use_cases = UseCase.objects.filter(model=OuterRef("slug"), slug=query.use_case)
+        # A bank has thousands of use cases: the filter is typed, and matches a slug or title.
+        use_cases = UseCase.objects.filter(model=OuterRef("slug")).filter(
+            Q(slug__icontains=query.use_case) | Q(title__icontains=query.use_case)
+        )
         models = models.filter(Exists(use_cases))
     latest = ModelVersion.objects.filter(model=OuterRef("slug")).order_by("-number")
     counts = (
@@ -101,5 +104,4 @@ def choices() -> dict[str, list[str]]:
         "owners": list(
             RegisteredModel.objects.order_by("owner").values_list("owner", flat=True).distinct()
         ),
-        "use_cases": list(UseCase.objects.order_by("slug").values_list("slug", flat=True)),
     }

@@ -86,10 +86,18 @@ class Page:
 
 
 def page(query: Query) -> Page:
-    """One page in one query: a row more than shown tells whether an older page exists."""
+    """One page; a row more than shown tells whether an older page exists.
+
+    Filtered, the page's seqs are found first, then their rows: PostgreSQL reads the seqs
+    from the end of the (subject|kind|actor, seq) index alone. Asked for whole rows, it walks
+    the primary key backwards whenever it guesses the matches are common, which for a kind
+    that is common but old (behind a million newer entries) reads every newer entry."""
     entries = search(query)
     if query.before is not None:
         entries = entries.filter(seq__lt=query.before)
+    if query.subject or query.kind or query.actor:
+        seqs = list(entries.values_list("seq", flat=True)[: PAGE_SIZE + 1])
+        entries = Entry.objects.filter(seq__in=seqs).order_by("-seq")
     rows = list(entries[: PAGE_SIZE + 1])
     shown = rows[:PAGE_SIZE]
     return Page(entries=shown, next_before=shown[-1].seq if len(rows) > PAGE_SIZE else None)

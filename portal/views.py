@@ -22,7 +22,12 @@ def render_page(
 
 @reader_required
 def home(request: HttpRequest, me: Principal) -> HttpResponse:
-    context = {"board": dashboard.build(me), "horizons": dashboard.EXPIRY_HORIZONS}
+    context = {
+        "board": dashboard.build(me),
+        "horizons": dashboard.EXPIRY_HORIZONS,
+        "shown": dashboard.SHOWN,
+        "shown_slice": f":{dashboard.SHOWN}",
+    }
     return render_page(request, me, "portal/dashboard.html", "home", context)
 
 

@@ -193,6 +193,16 @@ def test_dashboard_queries_do_not_grow_with_the_data(people, client, django_asse
     assert len(many) == len(few)
 
 
+def test_the_dashboard_shows_the_longest_waiting_and_counts_the_rest(people, client, monkeypatch):
+    monkeypatch.setattr("portal.dashboard.SHOWN", 2)
+    models_in_validation(people, 6)  # 4 wait for a validator
+    sign_in(client, "vic")
+    page = client.get("/").text
+    assert "4 waiting; the 2 waiting longest are shown." in page
+    assert 'href="/signoffs">All in the approvals inbox' in page
+    assert page.count('<li><a class="mono" href="/models/') == 2
+
+
 # --- Inventory -----------------------------------------------------------------------------------
 
 
@@ -212,6 +222,8 @@ def test_inventory_search_filter_and_sort(people, client):
     assert slugs("?risk_tier=high") == ["credit-pd"]
     assert slugs("?stage=validation") == ["fraud-score"]
     assert slugs("?use_case=card-fraud") == ["fraud-score"]
+    assert slugs("?use_case=CARD") == ["fraud-score"]  # typed: a slug or title contains it
+    assert slugs("?use_case=nothing-like-it") == []
     assert slugs("?domain=credit risk&owner=Retail Credit Risk") == ["credit-pd", "fraud-score"]
     assert slugs("?sort=-slug") == ["fraud-score", "credit-pd"]
     assert slugs("?sort=-versions") == ["fraud-score", "credit-pd"]

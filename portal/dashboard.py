@@ -128,8 +128,8 @@ def build(me: Principal) -> Dashboard:
         expiring=_expiring(),
         expiring_counts=_expiring_counts(),
         changes_requested=_changes_requested(me, versions, signed),
-        by_tier=_counts(RegisteredModel.objects.values_list("risk_tier").annotate(n=Count("id"))),
-        by_stage=_counts(ModelVersion.objects.values_list("stage").annotate(n=Count("id"))),
+        by_tier=_counts(RegisteredModel.objects.values_list("risk_tier").annotate(n=Count("*"))),
+        by_stage=_counts(ModelVersion.objects.values_list("stage").annotate(n=Count("*"))),
         checkpoint=latest_checkpoint(),
         verification=last_finished_run(),
     )
@@ -190,9 +190,13 @@ def _expiring() -> list[Expiring]:
 def _expiring_counts() -> list[tuple[int, int]]:
     """(days, authorizations in force expiring within them) for each horizon, in one query."""
     now = timezone.now()
-    active = Authorization.objects.filter(status=AuthorizationStatus.ACTIVE, expires_at__gt=now)
+    horizon = now + timedelta(days=max(EXPIRY_HORIZONS))
+    active = Authorization.objects.filter(
+        status=AuthorizationStatus.ACTIVE, expires_at__gt=now, expires_at__lte=horizon
+    )
+    # Counting a column of the (status, expires_at) index lets PostgreSQL read the index alone.
     within = {
-        f"within_{days}": Count("id", filter=Q(expires_at__lte=now + timedelta(days=days)))
+        f"within_{days}": Count("expires_at", filter=Q(expires_at__lte=now + timedelta(days=days)))
         for days in EXPIRY_HORIZONS
     }
     counts = active.aggregate(**within)

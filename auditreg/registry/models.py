@@ -142,7 +142,16 @@ class ModelVersion(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["model", "number"], name="one_number_per_model")
         ]
-        indexes = [models.Index(fields=["model", "package_digest"], name="version_package")]
+        indexes = [
+            models.Index(fields=["model", "package_digest"], name="version_package"),
+            # The dashboard's queues and counts by stage, and the reviews due.
+            models.Index(fields=["stage", "stage_seq"], name="version_stage"),
+            models.Index(
+                fields=["review_seq"],
+                name="version_review_due",
+                condition=models.Q(review_required=True),
+            ),
+        ]
 
     def __str__(self) -> str:
         flag = " (review required)" if self.review_required else ""
@@ -244,6 +253,11 @@ class Authorization(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["use_case", "number"], name="one_number_per_use")
+        ]
+        indexes = [
+            # The dashboard's proposals waiting, and authorizations expiring soon.
+            models.Index(fields=["status", "proposed_seq"], name="authorization_waiting"),
+            models.Index(fields=["status", "expires_at"], name="authorization_expiry"),
         ]
 
     def __str__(self) -> str:

@@ -8,8 +8,8 @@ import re
 from itertools import count
 from pathlib import Path
 
-from gevent.event import Event  # type: ignore[import-untyped,import-not-found,unused-ignore]
-from locust import (  # type: ignore[import-untyped,import-not-found,unused-ignore]
+from gevent.event import Event
+from locust import (
     FastHttpUser,
     between,
     task,

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from bench.tables import copy_store
+
 READER_PASSWORD = "bench-portal-reader-password"  # noqa: S105 - scratch database only
 READERS = 20  # one account per virtual user
 DOMAINS = [
@@ -408,36 +410,8 @@ def generate(models: int, versions: int, entries: int, seed: int) -> None:
             generator.versions(number)
         generator.monitoring()
     raw.commit()
-    load(store)
+    copy_store(store)
     accounts(generator)
-
-
-def load(store: Any) -> None:
-    """COPY every projected row into its table (dicts and lists as jsonb); column names are
-    quoted, since the policy table has a column named `authorization`."""
-    from django.db import connection
-    from psycopg.types.json import Jsonb
-
-    from auditreg.registry.replay import TABLES, columns
-
-    raw = connection.connection
-    with raw.cursor() as cursor:
-        for table, rows in store.tables.items():
-            if not rows:
-                continue
-            model = TABLES[table]
-            names = columns(table)
-            column = {f.attname: f.column for f in model._meta.concrete_fields}
-            quoted = ", ".join(f'"{column[n]}"' for n in names)
-            with cursor.copy(f"COPY {model._meta.db_table} ({quoted}) FROM STDIN") as copy:
-                for row in rows.values():
-                    copy.write_row(
-                        [
-                            Jsonb(row[n]) if isinstance(row[n], dict | list) else row[n]
-                            for n in names
-                        ]
-                    )
-    raw.commit()
 
 
 def accounts(generator: Generator) -> None:

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from bench.ledger import BENCH_DB, percentile, print_table, scratch_database
 from bench.registry import digest, make_package
+from bench.tables import copy_store
 
 if TYPE_CHECKING:
     from auditreg.registry.projection import MemoryStore
@@ -298,31 +299,10 @@ class Graph:
 
 
 def load(store: "MemoryStore") -> None:
-    """COPY every projected row into its table (dicts and lists as jsonb), then ANALYZE."""
+    """COPY every projected row into its table, then ANALYZE."""
     from django.db import connection
-    from psycopg.types.json import Jsonb
 
-    from auditreg.registry.replay import TABLES, columns
-
-    connection.ensure_connection()
-    raw = connection.connection
-    with raw.cursor() as cursor:
-        for table, rows in store.tables.items():
-            if not rows:
-                continue
-            model = TABLES[table]
-            names = columns(table)
-            column = {f.attname: f.column for f in model._meta.concrete_fields}
-            db_columns = ", ".join(column[n] for n in names)
-            with cursor.copy(f"COPY {model._meta.db_table} ({db_columns}) FROM STDIN") as copy:
-                for row in rows.values():
-                    copy.write_row(
-                        [
-                            Jsonb(row[n]) if isinstance(row[n], dict | list) else row[n]
-                            for n in names
-                        ]
-                    )
-    raw.commit()
+    copy_store(store)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
 

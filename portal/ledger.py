@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.http import QueryDict
@@ -17,11 +16,9 @@ from django.utils import formats, timezone
 from auditreg.errors import DomainError
 from auditreg.ledger import merkle
 from auditreg.ledger import services as ledger
-from auditreg.ledger.entry import format_time
-from auditreg.ledger.integrity import Progress, entry_rows, verify_database
-from auditreg.ledger.keys import load_keyring
+from auditreg.ledger.integrity import Progress, export_lines, verify_database
 from auditreg.ledger.models import Checkpoint, Entry
-from auditreg.ledger.verify import EXPORT_FORMAT, EXPORT_VERSION, LedgerBroken
+from auditreg.ledger.verify import LedgerBroken
 from portal.models import VerificationRun
 
 PAGE_SIZE = 50
@@ -269,7 +266,7 @@ def export_chunks() -> Iterator[bytes]:
     streaming cursor, so memory stays flat however long the ledger."""
     pending: list[bytes] = []
     size = 0
-    for line in _export_lines():
+    for line in export_lines():
         pending.append(line)
         size += len(line)
         if size >= EXPORT_CHUNK:
@@ -277,24 +274,3 @@ def export_chunks() -> Iterator[bytes]:
             pending, size = [], 0
     if pending:
         yield b"".join(pending)
-
-
-def _export_lines() -> Iterator[bytes]:
-    yield _line(
-        {
-            "format": EXPORT_FORMAT,
-            "version": EXPORT_VERSION,
-            "origin": settings.AUDITREG_LEDGER_ORIGIN,
-            "exported_at": format_time(timezone.now()),
-            "keys": [key.encode() for key in load_keyring()],
-        }
-    )
-    for note in Checkpoint.objects.order_by("tree_size").values_list("note", flat=True):
-        yield _line({"checkpoint": note})
-    for seq, stored_hash, body in entry_rows("seq, hash, body"):
-        entry = bytes(body).decode(errors="replace")
-        yield _line({"seq": seq, "hash": bytes(stored_hash).hex(), "entry": entry})
-
-
-def _line(record: dict[str, Any]) -> bytes:
-    return json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"

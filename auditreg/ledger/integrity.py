@@ -210,30 +210,37 @@ def entry_rows(columns: str) -> Iterator[tuple[Any, ...]]:
 
 
 def export_ledger(out: IO[bytes]) -> int:
-    """Write entries, checkpoints and public keys as JSON Lines (see verify.read_export)."""
-    header = {
+    """Write entries, checkpoints and public keys as JSON Lines (see verify.read_export);
+    the number of entries written."""
+    count = 0
+    for record in _export_records():
+        out.write(_line(record))
+        count += "seq" in record
+    return count
+
+
+def export_lines() -> Iterator[bytes]:
+    """The same export, line by line, for a streamed download."""
+    return map(_line, _export_records())
+
+
+def _export_records() -> Iterator[dict[str, Any]]:
+    yield {
         "format": EXPORT_FORMAT,
         "version": EXPORT_VERSION,
         "origin": settings.AUDITREG_LEDGER_ORIGIN,
         "exported_at": format_time(timezone.now()),
         "keys": [key.encode() for key in load_keyring()],
     }
-    _write_line(out, header)
     for note in Checkpoint.objects.order_by("tree_size").values_list("note", flat=True):
-        _write_line(out, {"checkpoint": note})
-    count = 0
+        yield {"checkpoint": note}
     for seq, stored_hash, body in entry_rows("seq, hash, body"):
-        _write_line(
-            out,
-            {
-                "seq": seq,
-                "hash": bytes(stored_hash).hex(),
-                "entry": bytes(body).decode(errors="replace"),
-            },
-        )
-        count += 1
-    return count
+        yield {
+            "seq": seq,
+            "hash": bytes(stored_hash).hex(),
+            "entry": bytes(body).decode(errors="replace"),
+        }
 
 
-def _write_line(out: IO[bytes], record: dict[str, Any]) -> None:
-    out.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode() + b"\n")
+def _line(record: dict[str, Any]) -> bytes:
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"

@@ -1,11 +1,11 @@
 """Figures for the PDF reports, as SVG text: the lineage graph of a version and one
 monitoring chart per metric.
 
-Plain SVG written here rather than a plotting library: the two figures are boxes, lines and
-labels, WeasyPrint draws inline SVG itself, and a library (matplotlib, graphviz) would add a
-large native dependency and font handling of its own to every worker for about 200 lines of
-code. The output is deterministic for the same input, which keeps rendered reports stable.
-Every piece of text is escaped. No Django: pure functions over plain data.
+The SVG is written here (boxes, lines and labels, which WeasyPrint draws itself), but the
+arithmetic that once went wrong is not: a chart's axis and ticks come from matplotlib's
+MaxNLocator, which never loops and bounds its tick count, over float positions. The output
+is deterministic for the same input, which keeps rendered reports stable. Every piece of
+text is escaped. No Django: pure functions over plain data.
 """
 
 from collections import Counter, defaultdict
@@ -13,6 +13,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from xml.sax.saxutils import escape, quoteattr
+
+from matplotlib.ticker import MaxNLocator
 
 FONT = "DejaVu Sans, Liberation Sans, sans-serif"
 KIND_COLOURS = {
@@ -204,17 +206,30 @@ class Bound:
 CHART_W, CHART_H = 520, 200
 PAD_L, PAD_R, PAD_T, PAD_B = 48, 110, 14, 34
 MAX_LEGEND = 8
+MAX_TICKS = 8
+TICKS = MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10])
+# The registry refuses monitoring figures and thresholds beyond this magnitude
+# (registry.domain.FIGURE_LIMIT); a chart leaves out any it still meets.
+CHART_LIMIT_EXPONENT = 18
 
 
 def monitoring_svg(metric: str, points: Sequence[Point], bounds: Sequence[Bound]) -> str:
     """Values of one metric over its windows, one series per segment, the thresholds as
-    dashed lines and every breach circled in red."""
+    dashed lines and every breach circled in red.
+
+    Whatever the figures hold, drawing is bounded: values are placed as floats and figures
+    beyond ±1e18 (which the registry refuses today, but an older ledger may hold)
+    are left out of the drawing and counted under it, never scaled into it.
+    """
     windows = sorted({p.window for p in points})
     segments = sorted({p.segment for p in points})
-    figures = [Decimal(p.value) for p in points] + [Decimal(b.value) for b in bounds]
-    low, high = (min(figures), max(figures)) if figures else (Decimal(0), Decimal(1))
-    span = high - low or abs(high) or Decimal(1)
-    low, high = low - span * Decimal("0.15"), high + span * Decimal("0.15")
+    drawn = [p for p in points if _chartable(p.value) is not None]
+    lines = [b for b in bounds if _chartable(b.value) is not None]
+    left_out = [p.value for p in points if p not in drawn] + [
+        b.value for b in bounds if b not in lines
+    ]
+    figures = [_chart_value(p.value) for p in drawn] + [_chart_value(b.value) for b in lines]
+    low, high = _axis(figures)
     plot_w, plot_h = CHART_W - PAD_L - PAD_R, CHART_H - PAD_T - PAD_B
 
     def x_of(window: str) -> float:
@@ -222,8 +237,8 @@ def monitoring_svg(metric: str, points: Sequence[Point], bounds: Sequence[Bound]
             return PAD_L + plot_w / 2
         return PAD_L + plot_w * windows.index(window) / (len(windows) - 1)
 
-    def y_of(value: str) -> float:
-        return PAD_T + plot_h * float((high - Decimal(value)) / (high - low))
+    def y_of(value: float) -> float:
+        return PAD_T + plot_h * (high - value) / (high - low)
 
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {CHART_W} {CHART_H}" '
@@ -233,12 +248,12 @@ def monitoring_svg(metric: str, points: Sequence[Point], bounds: Sequence[Bound]
         f'<text x="{PAD_L}" y="{PAD_T - 4}" font-size="9" fill="#222">{escape(metric)}</text>',
     ]
     for tick in _ticks(low, high):
-        y = y_of(str(tick))
+        y = y_of(tick)
         parts.append(
             f'<line x1="{PAD_L - 3}" y1="{y:.1f}" x2="{PAD_L + plot_w}" y2="{y:.1f}" '
             'stroke="#e2e2e2" stroke-width="0.5"/>'
             f'<text x="{PAD_L - 5}" y="{y + 3:.1f}" font-size="8" text-anchor="end" '
-            f'fill="#444">{escape(_plain(tick))}</text>'
+            f'fill="#444">{escape(_tick_label(tick))}</text>'
         )
     for window in windows:
         x = x_of(window)
@@ -246,8 +261,15 @@ def monitoring_svg(metric: str, points: Sequence[Point], bounds: Sequence[Bound]
             f'<text x="{x:.1f}" y="{PAD_T + plot_h + 13}" font-size="7.5" text-anchor="middle" '
             f'fill="#444">{escape(shorten(window, 26))}</text>'
         )
-    for bound in bounds:
-        y = y_of(bound.value)
+    if left_out:
+        shown = ", ".join(shorten(value, 16) for value in left_out[:3])
+        more = f" and {len(left_out) - 3} more" if len(left_out) > 3 else ""
+        parts.append(
+            f'<text x="{PAD_L}" y="{CHART_H - 4}" font-size="7.5" fill="#b00000">'
+            f"not drawn, beyond ±1e{CHART_LIMIT_EXPONENT}: {escape(shown)}{more}</text>"
+        )
+    for bound in lines:
+        y = y_of(_chart_value(bound.value))
         parts.append(
             f'<line x1="{PAD_L}" y1="{y:.1f}" x2="{PAD_L + plot_w}" y2="{y:.1f}" stroke="#b00000" '
             'stroke-width="1" stroke-dasharray="5,3"/>'
@@ -256,8 +278,8 @@ def monitoring_svg(metric: str, points: Sequence[Point], bounds: Sequence[Bound]
         )
     for index, segment in enumerate(segments):
         colour = SERIES_COLOURS[index % len(SERIES_COLOURS)]
-        series = sorted((p for p in points if p.segment == segment), key=lambda p: p.window)
-        coords = [(x_of(p.window), y_of(p.value)) for p in series]
+        series = sorted((p for p in drawn if p.segment == segment), key=lambda p: p.window)
+        coords = [(x_of(p.window), y_of(_chart_value(p.value))) for p in series]
         if len(coords) > 1:
             line = " ".join(f"{x:.1f},{y:.1f}" for x, y in coords)
             parts.append(
@@ -269,7 +291,7 @@ def monitoring_svg(metric: str, points: Sequence[Point], bounds: Sequence[Bound]
                 parts.append(
                     f'<circle cx="{x:.1f}" cy="{y:.1f}" r="6" fill="none" stroke="#b00000" '
                     f'stroke-width="1.2"/><text x="{x + 8:.1f}" y="{y - 6:.1f}" font-size="8" '
-                    f'fill="#b00000">breach {escape(point.value)}</text>'
+                    f'fill="#b00000">breach {escape(shorten(point.value, 30))}</text>'
                 )
         if index < MAX_LEGEND:
             legend_x, legend_y = PAD_L + plot_w + 4, PAD_T + 10 + 12 * index
@@ -288,23 +310,40 @@ def monitoring_svg(metric: str, points: Sequence[Point], bounds: Sequence[Bound]
     return "\n".join(parts)
 
 
-def _ticks(low: Decimal, high: Decimal, count: int = 5) -> list[Decimal]:
-    raw = (high - low) / count
-    exponent = raw.adjusted()
-    step = Decimal(1).scaleb(exponent)
-    for factor in (1, 2, 5, 10):
-        if step * factor >= raw:
-            step *= factor
-            break
-    first = (low / step).to_integral_value(rounding="ROUND_CEILING") * step
-    ticks = []
-    value = first
-    while value <= high:
-        ticks.append(value)
-        value += step
-    return ticks
+def _chartable(value: str) -> float | None:
+    """The figure as a float to draw, or None when it is not a finite decimal below
+    ±1e18. Only placement is approximate: labels print the recorded text."""
+    try:
+        number = Decimal(value)
+    except (ArithmeticError, ValueError):
+        return None
+    # adjusted() is the exponent of the leading digit: no arithmetic, so no overflow.
+    if not number.is_finite() or (number and number.adjusted() >= CHART_LIMIT_EXPONENT):
+        return None
+    return float(number)
 
 
-def _plain(value: Decimal) -> str:
-    text = format(value.normalize(), "f")
-    return "0" if text in ("-0", "") else text
+def _chart_value(value: str) -> float:
+    number = _chartable(value)
+    assert number is not None  # callers keep only chartable figures
+    return number
+
+
+def _axis(values: Sequence[float]) -> tuple[float, float]:
+    """The y axis: the figures' range with a margin, widened by matplotlib's locator when
+    all figures are equal or nearly so (it picks a span that floats can still divide)."""
+    low, high = (min(values), max(values)) if values else (0.0, 1.0)
+    low, high = TICKS.nonsingular(low, high)
+    margin = (high - low) * 0.15
+    return low - margin, high + margin
+
+
+def _ticks(low: float, high: float) -> list[float]:
+    """At most MAX_TICKS round values within the axis, from matplotlib's MaxNLocator."""
+    values = TICKS.tick_values(low, high)
+    return [float(t) for t in values if low <= t <= high][:MAX_TICKS]
+
+
+def _tick_label(value: float) -> str:
+    text = f"{value:.6g}"
+    return "0" if text in ("-0", "0", "-0.0") else text

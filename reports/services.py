@@ -109,7 +109,7 @@ def _check_request(
 def produce(request_id: str) -> ReportRequest:
     """Produce the report; safe to run any number of times, concurrently or after a crash."""
     request = _claim(request_id)
-    if request.status == ReportStatus.DONE:
+    if request.status in (ReportStatus.DONE, ReportStatus.FAILED):
         return request
     try:
         pdf, checkpoint_size = _render_and_sign(request)
@@ -122,13 +122,26 @@ def produce(request_id: str) -> ReportRequest:
 
 
 def _claim(request_id: str) -> ReportRequest:
+    """Count this attempt, or give up on a request that has had its share: a report whose
+    production kills or stalls its worker every time would otherwise be delivered again
+    forever (a poison message), blocking the queue behind it."""
     with transaction.atomic():
         request = ReportRequest.objects.select_for_update().get(id=request_id)
-        if request.status != ReportStatus.DONE:
-            request.status = ReportStatus.RENDERING
-            request.attempts += 1
-            request.reason = ""
-            request.save(update_fields=["status", "attempts", "reason", "updated_at"])
+        if request.status == ReportStatus.DONE:
+            return request
+        if request.attempts >= settings.AUDITREG_REPORT_MAX_ATTEMPTS:
+            request.status = ReportStatus.FAILED
+            request.reason = (
+                f"gave up after {request.attempts} attempts that did not finish "
+                "(the worker was lost or ran out of time each time)"
+            )
+            request.save(update_fields=["status", "reason", "updated_at"])
+            logger.error("report %s: %s", request.id, request.reason)
+            return request
+        request.status = ReportStatus.RENDERING
+        request.attempts += 1
+        request.reason = ""
+        request.save(update_fields=["status", "attempts", "reason", "updated_at"])
     return request
 
 

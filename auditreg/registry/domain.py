@@ -9,6 +9,7 @@ import hashlib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -87,7 +88,13 @@ SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 USERNAME = re.compile(r"[a-z][a-z0-9_.-]{0,62}")
 DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 COMMIT = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
-DECIMAL = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?")
+DECIMAL = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]{1,4})?")
+# Bounds of every figure (metric, monitoring value, threshold): Python's default decimal
+# precision, and magnitudes a balance in any currency or a p-value needs, so comparing and
+# charting them can never round two figures together or overflow.
+FIGURE_DIGITS = 28
+FIGURE_MAX_EXPONENT = 17
+FIGURE_MIN_EXPONENT = -28
 ACTOR_ID = re.compile(r"(user|service):[a-z][a-z0-9_.-]{0,62}")
 
 
@@ -124,11 +131,22 @@ def check_text(value: object, what: str, *, required: bool = True, limit: int = 
 
 
 def check_decimal(value: object, what: str) -> str:
-    """Figures are exact decimals written as strings ("0.8412"), never binary floats."""
+    """Figures are exact decimals written as strings ("0.8412"), never binary floats, and
+    within what every reader can compare and draw: at most FIGURE_DIGITS significant digits
+    and a magnitude from 10^FIGURE_MIN_EXPONENT to below 10^(FIGURE_MAX_EXPONENT + 1), or 0."""
     if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
+        value = str(value)
     if not isinstance(value, str) or not DECIMAL.fullmatch(value):
         raise DomainError(f"{what} must be a decimal number written as a string, such as '0.25'")
+    number = Decimal(value)
+    if len(number.as_tuple().digits) > FIGURE_DIGITS:
+        raise DomainError(f"{what} has more than {FIGURE_DIGITS} significant digits")
+    # adjusted() is the exponent of the leading digit (of 0 itself for zero): no arithmetic.
+    if not FIGURE_MIN_EXPONENT <= number.adjusted() <= FIGURE_MAX_EXPONENT:
+        raise DomainError(
+            f"{what} is out of range: figures lie between 1e{FIGURE_MIN_EXPONENT} and "
+            f"1e{FIGURE_MAX_EXPONENT + 1} in magnitude (or are 0)"
+        )
     return value
 
 

@@ -271,6 +271,11 @@ AUDITREG_LEDGER_ORIGIN = env_str("AUDITREG_LEDGER_ORIGIN", "auditreg.example/led
 # AUDITREG_SIGNING_KEY / _CERT / _CHAIN at its own files.
 AUDITREG_SIGNING_DIR = Path(env_str("AUDITREG_SIGNING_DIR") or str(AUDITREG_KEYS_DIR / "signing"))
 AUDITREG_TSA_URL = env_str("AUDITREG_TSA_URL")  # an RFC 3161 time-stamp authority, if any
+# A report that has not finished in AUDITREG_REPORT_TIME_LIMIT seconds is stopped and marked
+# failed; one whose worker is lost or stopped AUDITREG_REPORT_MAX_ATTEMPTS times is given up,
+# so no request can come back forever and block the queue behind it.
+AUDITREG_REPORT_TIME_LIMIT = env_int("AUDITREG_REPORT_TIME_LIMIT", 600)
+AUDITREG_REPORT_MAX_ATTEMPTS = env_int("AUDITREG_REPORT_MAX_ATTEMPTS", 8)
 
 # Issued reports: local files by default; S3-compatible object storage (django-storages,
 # the `s3` extra) when AUDITREG_REPORTS_BUCKET is set.

@@ -6,16 +6,15 @@ registry role, an auditor included, since the request only records who asked for
 """
 
 import hashlib
-import io
-import json
 import logging
+import threading
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from django import forms
-from django.core.files.uploadhandler import FileUploadHandler, SkipFile
+from django.core.files.uploadhandler import FileUploadHandler, SkipFile, StopUpload
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -24,7 +23,6 @@ from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
-from pyhanko.pdf_utils.reader import PdfFileReader
 
 from auditreg.errors import DomainError
 from auditreg.ledger.keys import load_keyring
@@ -32,15 +30,22 @@ from auditreg.registry.models import ModelVersion, Principal, UseCase
 from portal.access import reader_required
 from portal.views import render_page
 from reports import services
-from reports.bundle import ATTACHMENT_NAME
 from reports.certs import trust_roots
 from reports.management.commands.verify_report import DatabaseLedger
 from reports.models import ReportKind, ReportRequest, ReportStatus
-from reports.pdfverify import Verdict, attachment, verify_pdf
+from reports.pdfverify import Verdict, verify_pdf
 
 PAGE_SIZE = 25
 # A signed report is a few hundred kilobytes; anything this large is not one of ours.
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+# The whole request: the one file, its multipart headers and the form's CSRF token.
+MAX_VERIFY_BODY_BYTES = MAX_UPLOAD_BYTES + 64 * 1024
+# Verifications running at once in this process; more are told to come back (503). Each
+# holds its upload and what pyHanko decodes of it (reports.pdfverify.DECODE_LIMITS).
+CONCURRENT_VERIFICATIONS = 2
+VERIFYING = threading.BoundedSemaphore(CONCURRENT_VERIFICATIONS)
+RETRY_AFTER_SECONDS = 10
+BUSY = "Other reports are being verified right now. Try again in a few seconds."
 
 STATUS_WORDS = {
     ReportStatus.QUEUED: "Queued: waiting for a worker to start on it.",
@@ -259,13 +264,22 @@ def report_pdf(request: HttpRequest, me: Principal, report_id: uuid.UUID) -> Htt
 
 
 class SizeLimit(FileUploadHandler):
-    """Drops an uploaded file once it grows past MAX_UPLOAD_BYTES, while it streams in, so
-    an oversized upload never fills memory or a temporary file."""
+    """Drops the upload once the files in it grow past MAX_UPLOAD_BYTES together, while they
+    stream in, so an oversized upload never fills memory or a temporary file; and stops at
+    a second file, since a request verifies exactly one."""
 
     too_large = False
+    files = 0
+    received = 0
+
+    def new_file(self, *args: Any, **kwargs: Any) -> None:
+        self.files += 1
+        if self.files > 1:
+            raise StopUpload(connection_reset=False)
 
     def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
-        if start + len(raw_data) > MAX_UPLOAD_BYTES:
+        self.received += len(raw_data)
+        if self.received > MAX_UPLOAD_BYTES:
             self.too_large = True
             raise SkipFile()
         return raw_data
@@ -294,44 +308,85 @@ class Outcome:
     ledger_size: int | None = None
     about: dict[str, Any] | None = None
     issued_here: str = ""
+    unreadable: str = ""  # why the file could not be read as a PDF, if it could not
     problems: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
 
 
-# The upload must meet its size limit before anything reads the body, and the CSRF check
+# The upload must meet its size limits before anything reads the body, and the CSRF check
 # reads it; so this view is exempt and the inner one is protected by hand, as Django's
 # upload-handler documentation shows.
 @csrf_exempt
 @reader_required
 @require_http_methods(["GET", "POST"])
 def report_verify(request: HttpRequest, me: Principal) -> HttpResponse:
+    if request.method == "POST" and _content_length(request) > MAX_VERIFY_BODY_BYTES:
+        # Refused unread: nothing is done, so the CSRF check is not needed either.
+        return _verify_page(request, me, VerifyForm(), refusal=_too_large(), status=413)
     limit = SizeLimit(request)
     # Raises if the body was already read: then no limit could hold.
     request.upload_handlers = [limit, *request.upload_handlers]
     return _verify(request, me, limit)
 
 
+def _content_length(request: HttpRequest) -> int:
+    """The body's declared size; Django reads no more than that (none when it is unusable)."""
+    try:
+        return max(int(request.META.get("CONTENT_LENGTH") or 0), 0)
+    except ValueError:
+        return 0
+
+
+def _too_large() -> str:
+    return (
+        f"The upload is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MiB. A signed report "
+        "is far smaller: this is not one."
+    )
+
+
 @csrf_protect
 def _verify(request: HttpRequest, me: Principal, limit: SizeLimit) -> HttpResponse:
-    outcome, refusal = None, ""
+    if request.method != "POST":
+        return _verify_page(request, me, VerifyForm())
     # Reading the files parses the body through the size limit, if the CSRF check has not.
-    files = request.FILES if request.method == "POST" else None
-    posted = files is not None and not limit.too_large
-    form = VerifyForm(request.POST, files) if posted else VerifyForm()
+    files = request.FILES
     if limit.too_large:
-        refusal = (
-            f"The file is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MiB. A signed report "
-            "is far smaller: this is not one."
-        )
-    elif posted and form.is_valid():
-        data = form.cleaned_data["pdf"].read()
-        if b"%PDF-" not in data[:1024]:
-            refusal = "This file is not a PDF (it has no PDF header). A signed report is a PDF."
-        else:
-            try:
-                outcome = verify_upload(data)
-            except DomainError as error:
-                refusal = f"Reports cannot be verified here: {error}"
+        return _verify_page(request, me, VerifyForm(), refusal=_too_large(), status=413)
+    if limit.files > 1:
+        refusal = "Upload one report at a time: this request holds more than one file."
+        return _verify_page(request, me, VerifyForm(), refusal=refusal, status=422)
+    form = VerifyForm(request.POST, files)
+    if not form.is_valid():
+        return _verify_page(request, me, form, status=422)
+    data = form.cleaned_data["pdf"].read()
+    if b"%PDF-" not in data[:1024]:
+        refusal = "This file is not a PDF (it has no PDF header). A signed report is a PDF."
+        return _verify_page(request, me, form, refusal=refusal, status=422)
+    # The upload is read whole (at most MAX_UPLOAD_BYTES); only decoding it is rationed.
+    if not VERIFYING.acquire(blocking=False):
+        response = _verify_page(request, me, form, refusal=BUSY, status=503)
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
+    try:
+        outcome = verify_upload(data)
+    except DomainError as error:
+        refusal = f"Reports cannot be verified here: {error}"
+        return _verify_page(request, me, form, refusal=refusal, status=422)
+    finally:
+        VERIFYING.release()
+    status = 422 if outcome.unreadable else 200
+    return _verify_page(request, me, form, outcome=outcome, status=status)
+
+
+def _verify_page(
+    request: HttpRequest,
+    me: Principal,
+    form: VerifyForm,
+    *,
+    outcome: Outcome | None = None,
+    refusal: str = "",
+    status: int = 200,
+) -> HttpResponse:
     context = {
         "form": form,
         "outcome": outcome,
@@ -339,8 +394,7 @@ def _verify(request: HttpRequest, me: Principal, limit: SizeLimit) -> HttpRespon
         "limit_mib": MAX_UPLOAD_BYTES // (1024 * 1024),
     }
     response = render_page(request, me, "portal/report_verify.html", "reports", context)
-    if refusal or form.errors:
-        response.status_code = 413 if limit.too_large else 422
+    response.status_code = status
     return response
 
 
@@ -355,13 +409,16 @@ def verify_upload(data: bytes) -> Outcome:
     )
     if not verdict.ok:
         return Outcome(
-            authentic=False, problems=tuple(verdict.problems), warnings=tuple(verdict.warnings)
+            authentic=False,
+            unreadable=verdict.unreadable,
+            problems=tuple(verdict.problems),
+            warnings=tuple(verdict.warnings),
         )
     return _authentic(data, verdict)
 
 
 def _authentic(data: bytes, verdict: Verdict) -> Outcome:
-    bundle = _bundle(data)
+    bundle = verdict.evidence  # as signed, and verified
     seqs = [item["seq"] for item in bundle.get("entries", []) if isinstance(item, dict)]
     digest = "sha256:" + hashlib.sha256(data).hexdigest()
     issued = ReportRequest.objects.filter(pdf_sha256=digest).first()
@@ -384,13 +441,6 @@ def _authentic(data: bytes, verdict: Verdict) -> Outcome:
         issued_here=reverse("portal:report", args=[issued.id]) if issued else "",
         warnings=tuple(verdict.warnings),
     )
-
-
-def _bundle(data: bytes) -> dict[str, Any]:
-    """The evidence the report carries (already verified): what it says about itself."""
-    raw = attachment(PdfFileReader(io.BytesIO(data), strict=False), ATTACHMENT_NAME)
-    bundle = json.loads(raw) if raw else {}
-    return bundle if isinstance(bundle, dict) else {}
 
 
 urls: list[URLPattern] = [

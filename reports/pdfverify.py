@@ -12,6 +12,11 @@
    latest signed checkpoint must extend the report's: an RFC 9162 consistency proof.
 
 No Django: the `auditreg` client runs this. Every failure is a line of `Verdict.problems`.
+
+The file comes from anyone, so reading it never raises: whatever pyHanko, asn1crypto or zlib
+raise on crafted bytes (a broken stream, objects nested past the interpreter's recursion
+limit, an assertion deep in a parser) makes the verdict "unreadable". Streams decode within
+`DECODE_LIMITS`, so a compression bomb is refused after a few megabytes.
 """
 
 import io
@@ -27,9 +32,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from pyhanko.keys import load_certs_from_pemder_data
 from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.decode_limits import DecodeLimits, DocumentDecodeBudget, StreamDecodeLimits
 from pyhanko.pdf_utils.metadata.info import view_from_info_dict
 from pyhanko.pdf_utils.metadata.xmp_xml import meta_from_xmp, parse_xmp
-from pyhanko.pdf_utils.misc import PdfError
+from pyhanko.pdf_utils.misc import PdfDecodeLimitError, PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.pdf_utils.rw_common import PdfHandler
 from pyhanko.sign.diff_analysis import DEFAULT_DIFF_POLICY, DiffResult, ModificationLevel
@@ -50,6 +56,16 @@ from reports.bundle import ATTACHMENT_NAME, BundleResult, verify_bundle
 # XMP packet change after signing (it updates the producer and dates itself when it adds a
 # timestamp), so these must read as they did when signed.
 SHOWN = ("title", "author", "subject", "keywords")
+
+# A signed report decodes to well under a megabyte (its fonts, its evidence); an audit
+# extract over a long period to a few. pyHanko's defaults (256 MiB a stream, and 256 MiB or
+# 100 times the file for the whole document) suit any PDF; these suit ours, so a 4 GiB
+# Flate bomb costs 32 MiB and a few milliseconds before it is refused.
+MiB = 1024 * 1024
+DECODE_LIMITS = DecodeLimits(
+    per_stream=StreamDecodeLimits(max_output_size=32 * MiB),
+    document_budget=DocumentDecodeBudget(base_allowance=64 * MiB, max_ratio=8),
+)
 
 # pyHanko logs an untrusted signer's path-building failure with a traceback; the verdict
 # says it in one line. Applications that configure logging still receive the records.
@@ -87,6 +103,7 @@ class ClientLedger:
 @dataclass
 class Verdict:
     problems: list[str] = field(default_factory=list)
+    unreadable: str = ""  # why the file could not be read as a PDF at all, if it could not
     warnings: list[str] = field(default_factory=list)
     signer: str = ""
     signed_at: datetime | None = None
@@ -96,6 +113,7 @@ class Verdict:
     root: bytes = b""
     entries: int = 0
     ledger_size: int | None = None  # the ledger's checkpoint it was shown consistent with
+    evidence: dict[str, Any] = field(default_factory=dict, repr=False)  # as signed
 
     @property
     def ok(self) -> bool:
@@ -124,40 +142,63 @@ def verify_pdf(
     """Verify a signed report. `trust_roots`: the CA certificates the signer must chain to
     (none: the signer is reported, not trusted). `keys`: the ledger's published verifier
     keys (none: the keys the report carries, a warning). `ledger`: also prove the report's
-    checkpoint is in the ledger's history as it stands now."""
+    checkpoint is in the ledger's history as it stands now. Never raises."""
     verdict = Verdict()
     try:
-        reader = PdfFileReader(io.BytesIO(data), strict=False)
+        reader = PdfFileReader(io.BytesIO(data), strict=False, decode_limits=DECODE_LIMITS)
         signatures = reader.embedded_regular_signatures
-    except (PdfError, ValueError, KeyError, TypeError) as exc:
-        verdict.problems.append(f"not a readable PDF: {exc}")
-        return verdict
-    if len(signatures) != 1:
-        verdict.problems.append(
-            "the PDF is not signed"
-            if not signatures
-            else f"the PDF holds {len(signatures)} signatures; a report has exactly one"
-        )
-        return verdict
-    signature = signatures[0]
-    _check_signature(signature, trust_roots, verdict)
-    bundle = _signed_evidence(reader, signature, verdict)
-    if bundle is not None:
-        result = verify_bundle(bundle, keys)
-        verdict.problems += [f"evidence: {problem}" for problem in result.problems]
-        verdict.tree_size, verdict.root, verdict.entries = (
-            result.tree_size,
-            result.root,
-            result.entries,
-        )
-        if not result.pinned:
-            verdict.warnings.append(
-                "the ledger checkpoint was checked against the keys the report carries; "
-                "give the ledger's published verifier key"
+        if len(signatures) != 1:
+            verdict.problems.append(
+                "the PDF is not signed"
+                if not signatures
+                else f"the PDF holds {len(signatures)} signatures; a report has exactly one"
             )
-        if ledger is not None and result.tree_size:
-            _check_consistency(ledger, bundle, result, keys, verdict)
+            return verdict
+        _check_signature(signatures[0], trust_roots, verdict)
+        bundle = _signed_evidence(reader, signatures[0], verdict)
+    except Exception as exc:  # crafted bytes: any error of the parsers (see the module doc)
+        return _unreadable(exc)
+    if bundle is not None:
+        _check_evidence(bundle, keys, ledger, verdict)
     return verdict
+
+
+def _unreadable(exc: BaseException) -> Verdict:
+    """The verdict on a file the PDF parsers gave up on, with their reason in one line."""
+    if isinstance(exc, RecursionError):
+        reason = "its objects are nested too deeply"
+    elif isinstance(exc, PdfDecodeLimitError):
+        reason = f"a stream decodes to more data than a report's may ({_one_line(exc)})"
+    elif str(exc).strip():
+        reason = _one_line(exc)
+    else:
+        reason = f"the PDF parser failed on it ({type(exc).__name__})"
+    return Verdict(problems=[f"not a readable PDF: {reason}"], unreadable=reason)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= 200 else text[:199] + "…"
+
+
+def _check_evidence(
+    bundle: dict[str, Any], keys: list[VerifierKey] | None, ledger: Ledger | None, verdict: Verdict
+) -> None:
+    result = verify_bundle(bundle, keys)
+    verdict.problems += [f"evidence: {problem}" for problem in result.problems]
+    verdict.tree_size, verdict.root, verdict.entries = (
+        result.tree_size,
+        result.root,
+        result.entries,
+    )
+    verdict.evidence = bundle
+    if not result.pinned:
+        verdict.warnings.append(
+            "the ledger checkpoint was checked against the keys the report carries; "
+            "give the ledger's published verifier key"
+        )
+    if ledger is not None and result.tree_size:
+        _check_consistency(ledger, bundle, result, keys, verdict)
 
 
 def load_certificates(data: bytes) -> list[x509.Certificate]:
@@ -179,6 +220,8 @@ def _check_signature(
     context = ValidationContext(trust_roots=roots, allow_fetching=False)
     try:
         status = validate_pdf_signature(signature, context, diff_policy=DEFAULT_DIFF_POLICY)
+    except PdfDecodeLimitError:
+        raise  # a compression bomb: the file is refused as unreadable
     except (PdfError, ValueError, KeyError, TypeError) as exc:
         verdict.problems.append(f"the signature cannot be validated: {exc}")
         return
@@ -229,6 +272,8 @@ def _coverage_problems(
     try:
         then = _shown(signature.reader.get_historical_resolver(signature.signed_revision))
         now = _shown(signature.reader)
+    except PdfDecodeLimitError:
+        raise
     except (PdfError, ValueError, KeyError, TypeError) as exc:
         return [f"cannot read the document's metadata: {exc}"]
     changed = [name for name in sorted(then.keys() | now.keys()) if then.get(name) != now.get(name)]
@@ -270,6 +315,8 @@ def _signed_evidence(
     try:
         data = attachment(signed, ATTACHMENT_NAME)
         current = attachment(reader, ATTACHMENT_NAME)
+    except PdfDecodeLimitError:
+        raise
     except (PdfError, ValueError, KeyError, TypeError, zlib.error) as exc:
         verdict.problems.append(f"cannot read the attachment {ATTACHMENT_NAME}: {exc}")
         return None

@@ -24,6 +24,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
 from django.conf import settings
 
 from auditreg.errors import DomainError
+from auditreg.ledger.keys import make_private_dir, write_file
 from reports.pdfverify import load_certificates
 
 KEY_FILE = "signing.key"
@@ -105,7 +106,7 @@ def create_dev_certificates(
     kept unless `rotate`, which replaces the signing key and certificate (not the CA)."""
     if (directory / KEY_FILE).exists() and not rotate:
         return False
-    directory.mkdir(parents=True, exist_ok=True)
+    make_private_dir(directory)
     if (directory / CA_KEY_FILE).exists():
         ca_key = _read_key(directory / CA_KEY_FILE)
         ca_cert = read_certificates(directory / CA_CERT_FILE)[0]
@@ -208,20 +209,13 @@ def _read_key(path: Path) -> ec.EllipticCurvePrivateKey:
 
 
 def _write_private(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
-    # A new 0600 file renamed over the old one: never half-written, never readable by others.
     pem = key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    temporary = path.with_name(path.name + ".tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "wb") as handle:
-        handle.write(pem)
-    os.replace(temporary, path)
+    write_file(path, pem, mode=0o600)
 
 
 def _write_public(path: Path, cert: x509.Certificate) -> None:
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    os.replace(temporary, path)
+    write_file(path, cert.public_bytes(serialization.Encoding.PEM), mode=0o644)

@@ -3,9 +3,15 @@
 - `ledger.key`: the current signer key, in the signed-note private key format.
 - `*.vkey`: the keyring: one verifier key per file, retired keys included, so checkpoints
   signed before a key rotation still verify.
+
+The folder is made readable by its owner alone, and a key is refused a folder others may
+write to; `write_file` also writes the document-signing keys (`reports.certs`).
 """
 
+import contextlib
 import os
+import stat
+import tempfile
 from pathlib import Path
 
 from django.conf import settings
@@ -59,22 +65,41 @@ def create_signer(name: str, *, rotate: bool = False) -> tuple[SignerKey, bool]:
         signer = SignerKey.generate(name)
     except NoteError as exc:
         raise DomainError(f"key name {name!r} is not valid: {exc}") from None
-    directory.mkdir(parents=True, exist_ok=True)
+    make_private_dir(directory)
     verifier = signer.verifier()
     vkey_path = directory / f"{_file_safe(verifier.name)}-{verifier.key_hash:08x}.vkey"
-    vkey_path.write_text(verifier.encode() + "\n")
-    _write_private(path, signer.encode() + "\n")
+    write_file(vkey_path, (verifier.encode() + "\n").encode(), mode=0o644)
+    write_file(path, (signer.encode() + "\n").encode(), mode=0o600)
     return signer, True
 
 
-def _write_private(path: Path, text: str) -> None:
-    # Written to a new 0600 file and renamed over the old one, so a crash never leaves a
-    # half-written key and the key is never readable by others, even for a moment.
-    temporary = path.with_suffix(".tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w") as handle:
-        handle.write(text)
-    os.replace(temporary, path)
+def make_private_dir(directory: Path) -> None:
+    """Create a folder for private keys, 0700; refuse an existing one that users other than
+    its owner may write to, where a key could be swapped or read through a planted file."""
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if directory.stat().st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise DomainError(
+            f"{directory} is writable by other users: no key is written there "
+            f"(`chmod 700 {directory}`)"
+        )
+
+
+def write_file(path: Path, data: bytes, *, mode: int) -> None:
+    """Write `path` whole or not at all, with `mode` from its first byte: through a new file
+    of a random name in the same folder (created exclusively, so neither a file nor a
+    symbolic link planted there is used), renamed over `path` once written."""
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            os.fchmod(handle.fileno(), mode)
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
 
 
 def _file_safe(name: str) -> str:

@@ -300,6 +300,9 @@ STORAGES = {
         }
     ),
 }
+# Files saved by FileSystemStorage (issued reports): the service's own user and group only.
+FILE_UPLOAD_PERMISSIONS = 0o640
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o750
 
 # --- Celery ------------------------------------------------------------------------------------
 

@@ -243,6 +243,8 @@ SECURE_REFERRER_POLICY = "same-origin"
 
 # --- The portal: sign-in, lock-out, idle time-out ---------------------------------------------
 
+# Every sign-in (portal, administration) goes through the lock-out: registry.lockout.
+AUTHENTICATION_BACKENDS = ["auditreg.registry.lockout.LockoutBackend"]
 LOGIN_URL = "portal:login"
 LOGIN_REDIRECT_URL = "portal:home"
 LOGOUT_REDIRECT_URL = "portal:login"

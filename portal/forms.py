@@ -1,15 +1,14 @@
-from typing import Any
-
 from django import forms
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils import timezone
 
-from portal import signin
+from auditreg.registry import lockout
 
 
 class SignInForm(AuthenticationForm):
-    """Django's sign-in form, refusing a locked username before checking its password.
+    """Django's sign-in form. The lock-out is the authentication backend's
+    (`registry.lockout`), so it holds for every sign-in path; this form only words it.
 
     Both messages read the same for enrolled and unknown usernames.
     """
@@ -26,25 +25,15 @@ class SignInForm(AuthenticationForm):
         ),
     }
 
-    def clean(self) -> dict[str, Any]:
-        username = self.cleaned_data.get("username") or ""
-        until = signin.locked_until(username)
+    def get_invalid_login_error(self) -> forms.ValidationError:
+        until = lockout.locked_until(self.cleaned_data.get("username") or "")
         if until is not None:
             local = timezone.localtime(until)
-            raise forms.ValidationError(
+            return forms.ValidationError(
                 self.error_messages["locked"],
                 code="locked",
                 params={"until": f"{local:%H:%M} {local.tzname()}"},
             )
-        try:
-            cleaned = super().clean()
-        except forms.ValidationError:
-            signin.record_failure(username)
-            raise
-        signin.clear_failures(username)
-        return cleaned
-
-    def get_invalid_login_error(self) -> forms.ValidationError:
         return forms.ValidationError(
             self.error_messages["invalid_login"],
             code="invalid_login",

@@ -429,3 +429,25 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"token {self.prefix} ({self.name}) of {self.principal_id}"
+
+
+class PasswordFailure(models.Model):
+    """A password attempt counted against a username's lock-out: a sign-in anywhere (portal,
+    administration) or a signature's password. Not a ledger fact: a credential-store counter.
+
+    A row is written *before* the password is checked, and removed when it proves right, so
+    concurrent guesses are counted however fast they come. Any username typed is counted,
+    enrolled or not, so the lock-out never tells which usernames exist.
+    """
+
+    username = models.CharField(max_length=150)
+    failed_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["username", "failed_at"], name="password_failure_time"),
+            models.Index(fields=["failed_at"], name="password_failure_expiry"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.username}: password attempt at {self.failed_at:%Y-%m-%d %H:%M}"

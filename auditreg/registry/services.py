@@ -26,6 +26,7 @@ from auditreg.errors import DomainError
 from auditreg.ledger import services as ledger
 from auditreg.ledger.entry import Actor, format_time
 from auditreg.ledger.models import Entry
+from auditreg.registry import lockout
 from auditreg.registry.domain import (
     DEPLOYED,
     MANUAL_TRANSITIONS,
@@ -645,7 +646,17 @@ def _check_signer(by: Principal, password: str) -> None:
     user = get_user_model().objects.filter(username=by.username).first()
     if user is None or not by.active or not user.is_active:
         raise DomainError(f"{by} is deactivated and cannot sign")
-    if not isinstance(password, str) or not user.check_password(password):
+    if not isinstance(password, str):
+        raise DomainError("the password is not correct; the signature was not recorded")
+    # The same lock-out as signing in: failed signing passwords count towards it, and a
+    # locked person cannot sign (a held session must not become a password oracle).
+    if not lockout.attempt(user.get_username(), lambda: user.check_password(password)):
+        until = lockout.locked_until(user.get_username())
+        if until is not None:
+            raise DomainError(
+                f"too many wrong passwords for {by.username}: signing and signing in are "
+                f"locked until {format_time(until)}; the signature was not recorded"
+            )
         raise DomainError("the password is not correct; the signature was not recorded")
 
 

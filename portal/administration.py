@@ -351,9 +351,13 @@ def enroll_service(request: HttpRequest, me: Principal) -> HttpResponse:
 
 
 def _enrolled(request: HttpRequest, principal: Principal, by: Principal) -> None:
-    """Enrolling appends one entry, then one per role granted."""
+    """Enrolling appends one entry, then one per role granted and, for a person with a
+    password, one recording that it was set."""
     first = principal.enrolled_seq
-    last = _last_seq(principal.actor_id, "role.granted", by) or first
+    last = max(
+        _last_seq(principal.actor_id, "role.granted", by) or first,
+        _last_seq(principal.actor_id, "principal.password_set", by) or first,
+    )
     seqs = f"entries #{first} to #{max(first, last)}" if last > first else f"entry #{first}"
     messages.success(request, f"Enrolled {principal}: ledger {seqs}.")
 

@@ -30,7 +30,7 @@ from django.utils import timezone
 from auditreg.errors import DomainError
 from auditreg.ledger.models import Entry
 from auditreg.registry import services
-from auditreg.registry.domain import Meaning, package_authors
+from auditreg.registry.domain import Meaning
 from auditreg.registry.models import (
     Authorization,
     ModelVersion,
@@ -141,7 +141,7 @@ def _model_risk(version: ModelVersion) -> ReportContent:
     graph = _lineage(version.subject)
     monitoring = _monitoring(version)
     history = _history(version)
-    builders = _builders(version, signatures)
+    builders = services.builders_of(version)
     for actor in [model.registered_by, version.registered_by, *builders]:
         names.want(actor)
     names.want_all(s.signer for s in signatures)
@@ -569,11 +569,6 @@ def _policy_row(policy: Policy | None) -> dict[str, Any] | None:
     }
 
 
-def _builders(version: ModelVersion, signatures: list[Signature]) -> set[str]:
-    """Who built the version: registrant, code and run authors, and whoever signed
-    *authored*. Separation of duties says none of them validates or approves it."""
-    authored = {s.signer for s in signatures if s.meaning == Meaning.AUTHORED}
-    return {version.registered_by} | package_authors(version.package) | authored
 
 
 def _signature_row(signature: Signature, facts: str | None) -> dict[str, Any]:

@@ -224,8 +224,12 @@ def test_enrolling_a_person_records_it_and_names_the_entries(people):
     nina = Principal.objects.get(actor_id="user:nina")
     assert nina.roles() == {"validator"} and nina.time_zone == "Europe/London"
     kinds = list(Entry.objects.filter(subject="user:nina").values_list("kind", "seq"))
-    assert [kind for kind, _ in kinds] == ["principal.enrolled", "role.granted"]
-    assert f"ledger entries #{kinds[0][1]} to #{kinds[1][1]}" in response.text
+    assert [kind for kind, _ in kinds] == [
+        "principal.enrolled",
+        "role.granted",
+        "principal.password_set",  # who set the initial password; never the password
+    ]
+    assert f"ledger entries #{kinds[0][1]} to #{kinds[-1][1]}" in response.text
     assert get_user_model().objects.get(username="nina").email == "nina@bank.example"
     assert sign_in(Client(), "nina", "a-long-Initial-passphrase-42").status_code == 302
     listing = client.get(USERS).text

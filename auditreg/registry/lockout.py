@@ -6,20 +6,57 @@ Each attempt is counted before the password is checked, in its own committed row
 the check is refused when that count passes the limit: of any number of concurrent
 guesses, at most AUDITREG_SIGNIN_MAX_FAILURES are ever checked in a window. Callers must not
 hold a transaction open around `attempt` (the count must be visible to the others).
+
+A person's password counts only if its setting is recorded in the ledger (`PasswordStamp`):
+one set behind the ledger's back, by an administrator's console or in the database, neither
+signs in nor signs.
 """
 
+import hashlib
+import hmac
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from auditreg.registry.models import PasswordFailure
+from auditreg.registry.models import PasswordFailure, PasswordStamp, Principal
+
+
+def password_fingerprint(stored_hash: str) -> str:
+    key = settings.SECRET_KEY.encode()
+    return hmac.new(key, stored_hash.encode(), hashlib.sha256).hexdigest()
+
+
+def password_is_recorded(user: Any) -> bool:
+    """Whether the user's current password was set through `set_password` or enrolment."""
+    stamp = PasswordStamp.objects.filter(username=user.get_username()).first()
+    return stamp is not None and hmac.compare_digest(
+        stamp.fingerprint, password_fingerprint(user.password)
+    )
+
+
+def check_password(user: Any, raw: str) -> bool:
+    """`user.check_password`, keeping a recorded password recorded when Django re-hashes it
+    on the way (a stronger hasher or more iterations after an upgrade)."""
+    previous = user.password
+    if not user.check_password(raw):
+        return False
+    keep_stamp(user, previous)
+    return True
+
+
+def keep_stamp(user: Any, previous_hash: str) -> None:
+    if user.password != previous_hash:
+        PasswordStamp.objects.filter(
+            username=user.get_username(), fingerprint=password_fingerprint(previous_hash)
+        ).update(fingerprint=password_fingerprint(user.password))
 
 
 def normalize(username: str) -> str:
@@ -89,12 +126,26 @@ class LockoutBackend(ModelBackend):
         found: list[Any] = []
 
         def check() -> bool:
+            users = get_user_model()._default_manager
+            previous = list(users.filter(username=username).values_list("password", flat=True))
             user = super(LockoutBackend, self).authenticate(
                 request, username=username, password=password, **kwargs
             )
             found.append(user)
+            if user is not None and previous:
+                keep_stamp(user, previous[0])
             return user is not None
 
         if not attempt(username, check) and not found:
             raise PermissionDenied("locked")
-        return found[0] if found else None
+        user = found[0] if found else None
+        if user is not None and not self._password_recorded(user):
+            raise PermissionDenied("password set outside the record")
+        return user
+
+    @staticmethod
+    def _password_recorded(user: Any) -> bool:
+        """An enrolled person signs in only with a password whose setting is recorded
+        (`principal.password_set`); an account that is not enrolled has no rights here."""
+        enrolled = Principal.objects.filter(actor_id=f"user:{user.get_username()}").exists()
+        return not enrolled or password_is_recorded(user)

@@ -451,3 +451,20 @@ class PasswordFailure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.username}: password attempt at {self.failed_at:%Y-%m-%d %H:%M}"
+
+
+class PasswordStamp(models.Model):
+    """Which recorded fact set a person's current password (a credential-store row).
+
+    `fingerprint` is an HMAC, keyed with SECRET_KEY, of the password's stored hash: it tells
+    whether the hash Django holds now is the one a `principal.password_set` entry recorded,
+    and nothing about the password. A password set any other way (an administrator's
+    console, the database) matches no stamp, and neither signs in nor signs.
+    """
+
+    username = models.CharField(max_length=150, unique=True)
+    fingerprint = models.CharField(max_length=64)
+    seq = models.BigIntegerField(help_text="the principal.password_set entry")
+
+    def __str__(self) -> str:
+        return f"{self.username}'s password, set at entry {self.seq}"

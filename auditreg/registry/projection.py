@@ -503,6 +503,7 @@ APPLY: dict[str, Callable[[Fact, Store], list[str] | None]] = {
     "principal.enrolled": _principal_enrolled,
     "principal.deactivated": _principal_active(False),
     "principal.reactivated": _principal_active(True),
+    "principal.password_set": _history_only,  # the credential itself is Django's
     "role.granted": _role_granted,
     "role.revoked": _role_revoked,
     "policy.set": _policy_set,

@@ -60,6 +60,7 @@ from auditreg.registry.models import (
     Authorization,
     ModelVersion,
     MonitoringRecord,
+    PasswordStamp,
     Policy,
     Principal,
     RegisteredModel,
@@ -201,7 +202,40 @@ def enroll_person(
     elif created:
         user.set_unusable_password()
     user.save()
-    return _enroll(f"user:{username}", "person", username, printed_name, zone, roles, by)
+    person = _enroll(f"user:{username}", "person", username, printed_name, zone, roles, by)
+    if password is not None:
+        _record_password(user, person, "set by an administrator at enrolment", by)
+    elif user.has_usable_password():
+        _record_password(user, person, "the existing account's password, kept at enrolment", by)
+    return person
+
+
+@transaction.atomic(durable=True)
+def set_password(*, person: Principal, password: str, reason: str, by: Principal) -> None:
+    """Set a person's password and record that it was set: by whom and why, never the
+    password. The person themself, or an administrator (a reset, recorded under the
+    administrator's name); the only way a password that signs is set."""
+    if not person.is_person:
+        raise DomainError(f"{person} is not a person and has no password")
+    if by.actor_id != person.actor_id:
+        require_role(by, {Role.ADMINISTRATOR}, "reset other people's passwords")
+    reason = check_text(reason, "reason", limit=200)
+    if not isinstance(password, str) or not password:
+        raise DomainError("the new password is empty")
+    user = get_user_model().objects.select_for_update().get(username=person.username)
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    _record_password(user, person, reason, by)
+
+
+def _record_password(user: Any, person: Principal, reason: str, by: Principal) -> None:
+    payload = {"reason": reason}
+    subject = person.actor_id
+    entry = write_fact(kind="principal.password_set", subject=subject, payload=payload, by=by)
+    PasswordStamp.objects.update_or_create(
+        username=user.get_username(),
+        defaults={"fingerprint": lockout.password_fingerprint(user.password), "seq": entry.seq},
+    )
 
 
 @transaction.atomic(durable=True)
@@ -648,9 +682,14 @@ def _check_signer(by: Principal, password: str) -> None:
         raise DomainError(f"{by} is deactivated and cannot sign")
     if not isinstance(password, str):
         raise DomainError("the password is not correct; the signature was not recorded")
+    if not lockout.password_is_recorded(user):
+        raise DomainError(
+            f"{by}'s password was set outside auditreg's record (no principal.password_set "
+            "entry): it cannot sign until it is set again through auditreg"
+        )
     # The same lock-out as signing in: failed signing passwords count towards it, and a
     # locked person cannot sign (a held session must not become a password oracle).
-    if not lockout.attempt(user.get_username(), lambda: user.check_password(password)):
+    if not lockout.attempt(user.get_username(), lambda: lockout.check_password(user, password)):
         until = lockout.locked_until(user.get_username())
         if until is not None:
             raise DomainError(
@@ -743,9 +782,7 @@ def request_changes(*, version: ModelVersion, role: Role, comment: str, by: Prin
     version = _locked(version)
     if version.stage != Stage.VALIDATION:
         raise DomainError(f"{version.subject} is {version.stage}, not in validation")
-    builders = {version.registered_by} | package_authors(version.package)
-    builders |= {s.signer for s in version_signatures(version) if s.meaning == Meaning.AUTHORED}
-    if by.actor_id in builders:
+    if by.actor_id in builders_of(version):
         raise DomainError(
             f"{by} registered or developed {version.subject} and cannot review it "
             "(separation of duties)"
@@ -881,8 +918,7 @@ def _check_independent(
         return
     version = target if isinstance(target, ModelVersion) else target.version
     on_version = version_signatures(version)
-    builders = {version.registered_by} | package_authors(version.package)
-    builders |= {s.signer for s in on_version if s.meaning == Meaning.AUTHORED}
+    builders = builders_of(version)
     if isinstance(target, Authorization):
         builders.add(target.proposed_by)
         same_decision = [
@@ -904,6 +940,22 @@ def _check_independent(
         )
     if by.actor_id in {s.signer for s in same_decision}:
         raise DomainError(f"{by} has already signed this decision on {target.subject}")
+
+
+def builders_of(version: ModelVersion) -> set[str]:
+    """Who built a version, so that none of them validates, approves or authorizes it: who
+    registered it or corrected its facts, the code and run authors of every package it ever
+    had, and whoever signed *authored* on it, whatever facts that signature was bound to.
+    A correction never takes anyone out of this set."""
+    builders = {version.registered_by} | package_authors(version.package)
+    history = Entry.objects.filter(
+        subject=version.subject, kind__in=["version.registered", "version.corrected"]
+    )
+    for entry in history.only("actor", "body"):
+        builders.add(entry.actor)
+        builders |= package_authors(entry.payload["package"])
+    authored = Signature.objects.filter(subject=version.subject, meaning=Meaning.AUTHORED)
+    return builders | set(authored.values_list("signer", flat=True))
 
 
 def version_signatures(version: ModelVersion) -> list[Signature]:

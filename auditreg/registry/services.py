@@ -29,6 +29,7 @@ from auditreg.ledger.models import Entry
 from auditreg.registry import lockout
 from auditreg.registry.domain import (
     DEPLOYED,
+    DIGEST,
     MANUAL_TRANSITIONS,
     NEEDS_AUTHORIZATION,
     USERNAME,
@@ -666,6 +667,10 @@ def sign(
     """
     meaning = check_choice(meaning, Meaning, "meaning")
     try:
+        if content_sha256 is not None and not (
+            isinstance(content_sha256, str) and DIGEST.fullmatch(content_sha256)
+        ):
+            raise DomainError("the content you were shown must be named by its sha256:<hex>")
         _check_signer(by, password)
         return _sign(record, meaning, role, comment, content_sha256, by)
     except DomainError as refusal:
@@ -699,9 +704,13 @@ def _check_signer(by: Principal, password: str) -> None:
         raise DomainError("the password is not correct; the signature was not recorded")
 
 
+REFUSAL_LIMIT = 1000
+
+
 @transaction.atomic(durable=True)
 def _record_refusal(subject: str, meaning: Meaning, reason: str, by: Principal) -> None:
-    payload = {"meaning": meaning.value, "reason": reason}
+    # Bounded: a refusal quotes what it refused, and the ledger keeps it for ever.
+    payload = {"meaning": meaning.value, "reason": reason[:REFUSAL_LIMIT]}
     write_fact(kind="signature.failed", subject=subject, payload=payload, by=by)
 
 

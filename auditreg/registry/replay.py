@@ -3,6 +3,7 @@
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from django.db import connection, transaction
@@ -11,6 +12,7 @@ from auditreg.ledger.integrity import entry_rows
 from auditreg.ledger.services import lock_ledger
 from auditreg.registry import projection as registry
 from auditreg.registry.models import TABLES as REGISTRY_TABLES
+from auditreg.registry.models import ApiToken
 from auditreg.registry.projection import Fact, Key, MemoryStore, Row
 from lineage import projection as lineage
 from lineage.models import TABLES as LINEAGE_TABLES
@@ -61,6 +63,7 @@ class Replay:
     rows: int = 0
     anomalies: list[str] = field(default_factory=list)
     differences: list[str] = field(default_factory=list)
+    tokens: dict[str, Row] = field(default_factory=dict)  # API tokens' recorded columns
 
     @property
     def clean(self) -> bool:
@@ -75,8 +78,53 @@ def replay() -> tuple[MemoryStore, Replay]:
         document = json.loads(bytes(body))
         if document["kind"] in KINDS:
             result.anomalies += project_all(Fact.from_document(document), store)
+        elif document["kind"] in TOKEN_KINDS:
+            _token_fact(Fact.from_document(document), result.tokens)
     result.rows = sum(len(rows) for rows in store.tables.values())
     return store, result
+
+
+# API tokens are a credential store (their secrets' digests are never in the ledger), so
+# replay does not rebuild them; but every column the ledger does record is compared, so a
+# token revoked, extended or widened in the database alone is found.
+TOKEN_KINDS = frozenset({"token.issued", "token.revoked"})
+TOKEN_COLUMNS = ("principal_id", "name", "scopes", "created_at", "expires_at", "revoked_at")
+
+
+def _token_fact(fact: Fact, tokens: dict[str, Row]) -> None:
+    prefix = fact.payload["token"]
+    if fact.kind == "token.issued":
+        tokens[prefix] = {
+            "principal_id": fact.subject,
+            "name": fact.payload["name"],
+            "scopes": fact.payload["scopes"],
+            "created_at": fact.time,
+            "expires_at": datetime.fromisoformat(fact.payload["expires_at"]),
+            "revoked_at": None,
+            "issued_seq": fact.seq,
+        }
+    elif prefix in tokens:
+        tokens[prefix]["revoked_at"] = fact.time
+
+
+def _compare_tokens(expected: dict[str, Row]) -> list[str]:
+    differences = []
+    live = {
+        row["prefix"]: row
+        for row in ApiToken.objects.values("prefix", "issued_seq", *TOKEN_COLUMNS)
+    }
+    for prefix in sorted(live.keys() - expected.keys()):
+        differences.append(f"token {prefix}: in the table but not in the ledger")
+    for prefix in sorted(expected.keys() - live.keys()):
+        differences.append(f"token {prefix}: in the ledger but missing from the table")
+    for prefix in sorted(live.keys() & expected.keys()):
+        for name in (*TOKEN_COLUMNS, "issued_seq"):
+            if live[prefix][name] != expected[prefix][name]:
+                differences.append(
+                    f"token {prefix}: {name} is {live[prefix][name]!r} in the table, "
+                    f"{expected[prefix][name]!r} from the ledger"
+                )
+    return differences
 
 
 def check() -> Replay:
@@ -90,6 +138,7 @@ def check() -> Replay:
         store, result = replay()
         for table in KEYS:
             result.differences += _compare(table, store.tables[table])
+        result.differences += _compare_tokens(result.tokens)
     return result
 
 

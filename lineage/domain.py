@@ -11,6 +11,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+import rfc8785
+
 from auditreg.errors import Conflict, DomainError
 from auditreg.registry.domain import (
     COMMIT,
@@ -95,6 +97,19 @@ def artifact_subject(digest: str) -> str:
     return f"artifact:{digest}"
 
 
+def check_canonical(value: object, what: str) -> bytes:
+    """`value` as RFC 8785 canonical JSON, the form the ledger hashes, or DomainError when
+    it has none. (The message does not repeat the value, which may be huge.)"""
+    try:
+        return bytes(rfc8785.dumps(value))  # type: ignore[arg-type]
+    except (rfc8785.CanonicalizationError, TypeError):
+        raise DomainError(
+            f"{what} has no canonical JSON form (RFC 8785): numbers must be finite, integers "
+            "within 2^53 - 1 and text valid Unicode (no lone surrogate such as \\udc00); send "
+            "such values as strings"
+        ) from None
+
+
 def check_name(value: object, what: str) -> str:
     if not isinstance(value, str) or not NAME.fullmatch(value):
         raise DomainError(f"{what} must be 1 to 300 characters with no spaces and no '@'")
@@ -109,11 +124,13 @@ def is_snapshot_subject(subject: str) -> bool:
 
 
 def check_dataset(*, name: object, uri: object = "", description: object = "") -> dict[str, Any]:
-    return {
+    dataset = {
         "name": check_name(name, "the dataset name"),
         "uri": check_text(uri, "uri", required=False, limit=1000),
         "description": check_text(description, "description", required=False),
     }
+    check_canonical(dataset, "the dataset")
+    return dataset
 
 
 def check_snapshot(
@@ -132,7 +149,7 @@ def check_snapshot(
         raise DomainError("the snapshot label must be 1 to 100 characters, no spaces, no '@'")
     if rows is not None and (isinstance(rows, bool) or not isinstance(rows, int) or rows < 0):
         raise DomainError("rows must be a whole number, 0 or more")
-    return {
+    snapshot = {
         "dataset": check_name(dataset, "the dataset name"),
         "label": label,
         "digest": _digest(digest, "digest"),
@@ -141,6 +158,8 @@ def check_snapshot(
         "schema": _check_schema(schema),
         "time_range": _check_range(time_range),
     }
+    check_canonical(snapshot, "the snapshot")
+    return snapshot
 
 
 def _check_schema(schema: object) -> dict[str, Any] | None:
@@ -160,6 +179,7 @@ def _check_schema(schema: object) -> dict[str, Any] | None:
             }
         )
     digest = value.get("digest")
+    check_canonical(checked, "schema.fields")
     return {
         "fields": checked,
         # Without a digest of its own, the schema's digest is that of its fields (RFC 8785).
@@ -243,6 +263,7 @@ def check_run(facts: object) -> dict[str, Any]:
         raise DomainError("the run ends before it starts")
     if ended and report["status"] not in FINISHED:
         raise DomainError("a run with an end time is completed, failed or aborted")
+    check_canonical(report, "the run report")
     return report
 
 
@@ -319,6 +340,64 @@ def _artifacts(value: object) -> list[dict[str, str]]:
     return [checked[digest] for digest in sorted(checked)]
 
 
+def check_report(
+    recorded: Mapping[str, Any] | None, report: Mapping[str, Any], *, strict: bool = True
+) -> dict[str, Any]:
+    """The run as known after a new `report` (see `merge_run`), or Conflict when the report
+    may not be recorded any more: it adds to a finished run (see `closed_changes`), or it
+    makes a snapshot both an input and an output of the run.
+
+    The services check every new report with this; the projection applies recorded entries
+    with `merge_run` alone, since the ledger may hold reports accepted before these rules."""
+    merged = merge_run(recorded, report, strict=strict)
+    changed = [] if recorded is None else closed_changes(recorded, merged)
+    if recorded is not None and changed:
+        raise Conflict(
+            f"{report['id']} is already {recorded['status']}: a finished run is closed, and "
+            f"this report would change its {_words(changed)}; report new work as a new run"
+        )
+    loops = cycles(merged)
+    if loops:
+        refusal = DomainError if recorded is None else Conflict  # Conflict: with what is recorded
+        raise refusal(f"{loops[0]} is both an input and an output of {report['id']}")
+    return merged
+
+
+# What a run read, wrote and ran with, and who made it: once the run has finished, later
+# reports may repeat these but never add to them, or the lineage that signatures were given
+# over would change under them. Its times may still be filled in (a late START event).
+CLOSED = (
+    "job",
+    "code",
+    "environment",
+    "parameters",
+    "metrics",
+    "inputs",
+    "outputs",
+    "artifacts",
+    "authors",
+)
+
+
+def closed_changes(recorded: Mapping[str, Any], merged: Mapping[str, Any]) -> list[str]:
+    """The facts of a finished run that `merged` changes (none when it is not finished)."""
+    if recorded["status"] not in FINISHED:
+        return []
+    return [key for key in CLOSED if merged[key] != recorded[key]]
+
+
+def cycles(run: Mapping[str, Any]) -> list[str]:
+    """Snapshots that are both an input and an output of `run`: an exact state of a dataset
+    cannot be made by a run that read it. (An OpenLineage dataset named without a version
+    is a table a job may read and rewrite: only snapshots are refused.)"""
+    both = set(run["inputs"]) & set(run["outputs"])
+    return sorted(subject for subject in both if is_snapshot_subject(subject))
+
+
+def _words(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
 def merge_run(
     recorded: Mapping[str, Any] | None, report: Mapping[str, Any], *, strict: bool = True
 ) -> dict[str, Any]:
@@ -327,7 +406,11 @@ def merge_run(
     a changed parameter, metric, code, environment or job, or a finished run reopened.
 
     Not `strict` (OpenLineage events, which may arrive out of order): a report of a
-    running run after its end keeps the finished status instead of raising."""
+    running run after its end keeps the finished status instead of raising.
+
+    This is how the projection applies every recorded report, including reports recorded
+    before finished runs were closed (`check_report`): those are projected as they were
+    recorded then, so replay rebuilds exactly what the tables held."""
     if recorded is None:
         return {key: value for key, value in report.items() if key != "id"}
     merged = dict(recorded)

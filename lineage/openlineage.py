@@ -10,7 +10,10 @@ its digest); this mapping turns it into nodes and edges, identically live and on
 - A dataset becomes `dataset:{namespace}/{name}`; with a `version` facet, the snapshot
   `dataset:{namespace}/{name}@{datasetVersion}`, which is what the run read or wrote.
   A `schema` facet gives the snapshot's fields. OpenLineage carries no content digest, so
-  these snapshots have none: a reviewer sees that the data's content was not pinned.
+  these snapshots have none: a reviewer sees that the data's content was not pinned, until
+  the pipeline records the same snapshot itself with its digest, which completes it (see
+  `lineage.projection.is_placeholder`).
+- A report about a finished run may repeat it but not add to it (`lineage.domain.check_report`).
 - A JobEvent names a job and its datasets; a DatasetEvent names a dataset.
 
 Pure code (no Django).
@@ -26,6 +29,7 @@ import rfc8785
 
 from auditreg.errors import DomainError
 from auditreg.registry.domain import COMMIT, sha256_of
+from lineage.domain import check_canonical
 
 STATUS = {
     "START": "started",
@@ -79,7 +83,8 @@ class Mapped:
 
 def digest(event: Mapping[str, Any]) -> str:
     """The event's identity: SHA-256 of its canonical JSON (RFC 8785), so the same event
-    re-sent, however it was serialized or compressed, is recognised."""
+    re-sent, however it was serialized or compressed, is recognised. (`check_event` has
+    refused events with no canonical form.)"""
     return "sha256:" + hashlib.sha256(rfc8785.dumps(event)).hexdigest()
 
 
@@ -87,6 +92,9 @@ def check_event(event: object) -> dict[str, Any]:
     """Refuse what is not an OpenLineage event; return the event unchanged."""
     if not isinstance(event, dict):
         raise DomainError("an OpenLineage event must be a JSON object")
+    # Facets are free-form: any of them may hold 1e400, 2^60 or "\udc00", which the event's
+    # digest and its ledger entry (both RFC 8785) cannot hold.
+    check_canonical(event, "the OpenLineage event")
     for name in ("eventTime", "producer", "schemaURL"):
         if not isinstance(event.get(name), str) or not event[name]:
             raise DomainError(f"the OpenLineage event has no {name}")

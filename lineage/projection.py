@@ -69,8 +69,53 @@ def upsert_node(store: Store, fact: Fact, **node: Any) -> None:
     store.add("node", [node_row(fact, **node)])
 
 
+def is_placeholder(kind: str, digest: str, facts: Mapping[str, Any]) -> bool:
+    """A dataset or snapshot node that only OpenLineage events have named: a dataset with
+    the event's namespace among its facts, a snapshot with no content digest. Every other
+    path records a dataset with its own facts and a snapshot with its digest.
+
+    OpenLineage's `dataset:{namespace}/{name}` shares its subjects with the pipeline's own
+    datasets, deliberately: they are the same data. Rather than moving OpenLineage into a
+    namespace of its own (which would change the subjects that existing ledgers project, and
+    keep the two names of one dataset apart), the pipeline's own record completes such a
+    placeholder: a snapshot gets the digest OpenLineage cannot give. Until then, the live
+    service refused such a record (409, "already recorded with other facts"), so no
+    existing ledger holds one, and their replay is unchanged."""
+    if kind == NodeKind.DATASET:
+        return "namespace" in facts
+    return kind == NodeKind.SNAPSHOT and not digest
+
+
+def complete_placeholder(store: Store, fact: Fact, *, name: str, digest: str, facts: Row) -> bool:
+    """Give an OpenLineage placeholder the facts of the pipeline's own record; False when
+    the subject is not a placeholder (then the record is new, or repeats what is recorded)."""
+    row = store.get("node", {"subject": fact.subject})
+    if row is None or not is_placeholder(row["kind"], row["digest"], row["facts"]):
+        return False
+    changes = {"name": name, "digest": digest, "facts": facts, "updated_seq": fact.seq}
+    store.update("node", {"subject": fact.subject}, changes)
+    return True
+
+
 def add_edge(store: Store, fact: Fact, source: str, target: str, relation: Relation) -> None:
     store.add("edge", [edge_row(fact, source, target, relation)])
+
+
+def run_edges(report: Mapping[str, Any]) -> list[tuple[str, str, Relation]]:
+    """The edges (source, target, relation) one report of a run names: what the run read,
+    wrote and ran with. (An OpenLineage event also names the run's job.)"""
+    subject = report["id"]
+    edges = [(source, subject, Relation.INPUT) for source in report["inputs"]]
+    edges += [(subject, output, Relation.OUTPUT) for output in report["outputs"]]
+    edges += [
+        (subject, artifact_subject(artifact["digest"]), Relation.OUTPUT)
+        for artifact in report["artifacts"]
+    ]
+    if report["code"]:
+        edges.append((code_subject(report["code"]), subject, Relation.CODE))
+    if report["environment"]:
+        edges.append((environment_subject(report["environment"]), subject, Relation.ENVIRONMENT))
+    return edges
 
 
 def record_run(store: Store, fact: Fact, report: Mapping[str, Any], *, strict: bool = True) -> None:
@@ -82,14 +127,13 @@ def record_run(store: Store, fact: Fact, report: Mapping[str, Any], *, strict: b
         upsert_node(store, fact, subject=subject, kind=NodeKind.RUN, name=subject, facts=merged)
     else:
         store.update("node", {"subject": subject}, {"facts": merged, "updated_seq": fact.seq})
-    store.add("node", [artifact_node(fact, artifact) for artifact in report["artifacts"]])
-    edges = [edge_row(fact, source, subject, Relation.INPUT) for source in report["inputs"]]
-    edges += [edge_row(fact, subject, output, Relation.OUTPUT) for output in report["outputs"]]
-    edges += [
-        edge_row(fact, subject, artifact_subject(artifact["digest"]), Relation.OUTPUT)
-        for artifact in report["artifacts"]
-    ]
-    store.add("edge", edges)
+    nodes = [artifact_node(fact, artifact) for artifact in report["artifacts"]]
+    if report["code"]:
+        nodes.append(code_node(fact, report["code"]))
+    if report["environment"]:
+        nodes.append(environment_node(fact, report["environment"]))
+    store.add("node", nodes)
+    store.add("edge", [edge_row(fact, *edge) for edge in run_edges(report)])
 
 
 def code_node(fact: Fact, code: Mapping[str, Any]) -> Row:
@@ -130,13 +174,11 @@ def artifact_node(fact: Fact, artifact: Mapping[str, Any]) -> Row:
 
 def _dataset_recorded(fact: Fact, store: Store) -> None:
     p = fact.payload
+    facts = {"uri": p["uri"], "description": p["description"]}
+    if complete_placeholder(store, fact, name=p["name"], digest="", facts=facts):
+        return
     upsert_node(
-        store,
-        fact,
-        subject=fact.subject,
-        kind=NodeKind.DATASET,
-        name=p["name"],
-        facts={"uri": p["uri"], "description": p["description"]},
+        store, fact, subject=fact.subject, kind=NodeKind.DATASET, name=p["name"], facts=facts
     )
 
 
@@ -146,34 +188,22 @@ def _snapshot_recorded(fact: Fact, store: Store) -> None:
     if store.get("node", {"subject": dataset}) is None:
         raise ProjectionError(fact.seq, f"snapshot of an unknown dataset {dataset}")
     facts = {key: p[key] for key in ("uri", "rows", "schema", "time_range")}
-    upsert_node(
-        store,
-        fact,
-        subject=fact.subject,
-        kind=NodeKind.SNAPSHOT,
-        name=f"{p['dataset']} @ {p['label']}",
-        digest=p["digest"],
-        facts=facts,
-    )
+    name = f"{p['dataset']} @ {p['label']}"
+    if not complete_placeholder(store, fact, name=name, digest=p["digest"], facts=facts):
+        upsert_node(
+            store,
+            fact,
+            subject=fact.subject,
+            kind=NodeKind.SNAPSHOT,
+            name=name,
+            digest=p["digest"],
+            facts=facts,
+        )
     add_edge(store, fact, dataset, fact.subject, Relation.SNAPSHOT_OF)
 
 
 def _run_recorded(fact: Fact, store: Store) -> None:
-    report = fact.payload
-    record_run(store, fact, report)
-    _run_context(store, fact, report)
-
-
-def _run_context(store: Store, fact: Fact, report: Mapping[str, Any]) -> None:
-    nodes, edges = [], []
-    if report["code"]:
-        nodes.append(code_node(fact, report["code"]))
-    if report["environment"]:
-        nodes.append(environment_node(fact, report["environment"]))
-    for node in nodes:
-        edges.append(edge_row(fact, node["subject"], report["id"], Relation(node["kind"])))
-    store.add("node", nodes)
-    store.add("edge", edges)
+    record_run(store, fact, fact.payload)
 
 
 def version_edges(package: Mapping[str, Any]) -> Iterator[tuple[str, Relation]]:
@@ -289,7 +319,6 @@ def _openlineage_event(fact: Fact, store: Store) -> None:
         record_run(store, fact, mapped.run, strict=False)
         if mapped.job:
             add_edge(store, fact, mapped.job.subject, mapped.run["id"], Relation.JOB)
-        _run_context(store, fact, mapped.run)
 
 
 APPLY: dict[str, Callable[[Fact, Store], None]] = {

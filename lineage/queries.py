@@ -9,7 +9,7 @@
 """
 
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from auditreg.errors import DomainError
 from auditreg.registry.domain import AuthorizationStatus
-from auditreg.registry.models import Authorization, ModelVersion
+from auditreg.registry.models import Authorization, ModelVersion, Signature
 from lineage.models import Edge, Node
 
 # A bound on the walk: the graph has no cycles, but a bad one must not run forever.
@@ -163,6 +163,30 @@ def downstream(subject: str) -> Graph:
         for version in versions
     ]
     return graph
+
+
+def signed_downstream(subjects: Collection[str]) -> list[str]:
+    """The model versions built from any of `subjects` (through runs and derived data) that
+    someone has signed, in order."""
+    if not subjects:
+        return []
+    node_table, edge_table = Node._meta.db_table, Edge._meta.db_table
+    marks = ", ".join(["%s"] * len(subjects))
+    # UNION (not UNION ALL) drops rows already reached, so the walk ends even on a cycle.
+    walk = f"""
+        WITH RECURSIVE walk(subject) AS (
+            SELECT target FROM {edge_table} WHERE source IN ({marks})
+            UNION
+            SELECT e.target FROM {edge_table} e JOIN walk w ON e.source = w.subject
+        )
+        SELECT n.subject FROM walk w JOIN {node_table} n ON n.subject = w.subject
+        WHERE n.kind = %s
+    """  # noqa: S608 - our own table names, and one placeholder per subject
+    with connection.cursor() as cursor:
+        cursor.execute(walk, [*subjects, "version"])
+        versions = [subject for (subject,) in cursor.fetchall()]
+    signed = Signature.objects.filter(version_id__in=versions).values_list("version_id", flat=True)
+    return sorted({str(subject) for subject in signed})  # the key is the version's subject
 
 
 def diff(first: str, second: str) -> dict[str, Any]:

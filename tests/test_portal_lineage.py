@@ -105,20 +105,29 @@ def test_version_page_queries_do_not_grow_with_the_lineage(trained, people, clie
     sign_in(client, "olga")
     with CaptureQueriesContext(connection) as few:
         client.get(PAGE)
+    # A second model like the first, whose data comes from six more raw datasets. (The first
+    # version's own lineage cannot grow: it is signed, and a signature's lineage is fixed.)
     by = people.trainer
-    for n in range(6):  # six more raw datasets feeding the features run
+    for n in range(6):
         lineage.record_dataset(name=f"raw-{n}", by=by)
-        lineage.record_snapshot(dataset=f"raw-{n}", label="2026-06", digest=digest(f"r{n}"), by=by)
+        lineage.record_snapshot(dataset=f"raw-{n}", label="2026-07", digest=digest(f"r{n}"), by=by)
+    derived = "dataset:applications@2026-07"
+    lineage.record_snapshot(
+        dataset="applications", label="2026-07", digest=digest("applications 7"), by=by
+    )
     lineage.record_run(
         facts={
-            "id": "features-2026-06",
+            "id": "features-2026-07",
             "status": "completed",
-            "inputs": [f"dataset:raw-{n}@2026-06" for n in range(6)],
-            "outputs": [SNAPSHOT],
+            "inputs": [f"dataset:raw-{n}@2026-07" for n in range(6)],
+            "outputs": [derived],
         },
         by=by,
     )
+    model = make_model(people, slug="big-pd")
+    version = approve(people, train(people, model, 2, snapshot=derived))
+    authorize(people, reload(version), make_use_case(people, model, slug="big-retail-pd"))
     with CaptureQueriesContext(connection) as many:
-        page = client.get(PAGE)
+        page = client.get("/models/big-pd/versions/1")
     assert len(page.context["graph"]["upstream"]) >= 10
     assert len(many) == len(few)

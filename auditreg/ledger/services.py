@@ -5,6 +5,7 @@ that writes the change it records, as late as possible: on PostgreSQL it takes t
 advisory lock, which is held until that transaction ends.
 """
 
+import hashlib
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -70,6 +71,19 @@ def append(*, kind: str, subject: str, payload: dict[str, Any], actor: Actor) ->
         ]
         cursor.execute(INSERT_ENTRY, values)
     return Entry.from_db(connection.alias, ENTRY_FIELDS, values)
+
+
+def lock_subject(subject: str) -> None:
+    """Hold a lock on one subject until the current transaction ends, so that a write can
+    lock, re-read, check and then append: two concurrent writers of the same subject take
+    turns, and the second sees the first's fact. PostgreSQL: an advisory transaction lock
+    keyed by a hash of the subject (a collision only makes two subjects take turns); SQLite:
+    the transaction's BEGIN IMMEDIATE already holds the database's write lock."""
+    if connection.vendor != "postgresql":
+        return
+    key = int.from_bytes(hashlib.sha256(subject.encode()).digest()[:8], "big", signed=True)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
 
 
 def lock_ledger() -> None:

@@ -259,6 +259,7 @@ def _enroll(
     roles: Sequence[Role],
     by: Principal,
 ) -> Principal:
+    ledger.lock_subject(actor_id)
     if Principal.objects.filter(actor_id=actor_id).exists():
         raise DomainError(f"{actor_id} is already enrolled")
     roles = [check_choice(role, Role, "role") for role in roles]
@@ -278,6 +279,7 @@ def _enroll(
 def grant_role(*, principal: Principal, role: Role, by: Principal) -> None:
     require_role(by, {Role.ADMINISTRATOR}, "grant roles")
     role = check_choice(role, Role, "role")
+    principal = _locked_principal(principal)
     if role.value in principal.roles():
         raise DomainError(f"{principal} already has the role {role}")
     write_fact(kind="role.granted", subject=principal.actor_id, payload={"role": role.value}, by=by)
@@ -287,6 +289,7 @@ def grant_role(*, principal: Principal, role: Role, by: Principal) -> None:
 def revoke_role(*, principal: Principal, role: Role, by: Principal) -> None:
     require_role(by, {Role.ADMINISTRATOR}, "revoke roles")
     role = check_choice(role, Role, "role")
+    principal = _locked_principal(principal)
     if role.value not in principal.roles():
         raise DomainError(f"{principal} does not have the role {role}")
     write_fact(kind="role.revoked", subject=principal.actor_id, payload={"role": role.value}, by=by)
@@ -296,6 +299,7 @@ def revoke_role(*, principal: Principal, role: Role, by: Principal) -> None:
 def set_active(*, principal: Principal, active: bool, reason: str, by: Principal) -> None:
     """Deactivate (or reactivate) a principal: a deactivated person cannot sign or act."""
     require_role(by, {Role.ADMINISTRATOR}, "deactivate or reactivate principals")
+    principal = _locked_principal(principal)
     if principal.active == active:
         raise DomainError(f"{principal} is already {'active' if active else 'deactivated'}")
     kind = "principal.reactivated" if active else "principal.deactivated"
@@ -303,6 +307,12 @@ def set_active(*, principal: Principal, active: bool, reason: str, by: Principal
     write_fact(kind=kind, subject=principal.actor_id, payload=payload, by=by)
     if principal.is_person:
         get_user_model().objects.filter(username=principal.username).update(is_active=active)
+
+
+def _locked_principal(principal: Principal) -> Principal:
+    """Lock, then re-read: the caller decides on the principal as it stands now."""
+    ledger.lock_subject(principal.actor_id)
+    return Principal.objects.get(actor_id=principal.actor_id)
 
 
 # --- API tokens for service principals ---------------------------------------------------------
@@ -479,6 +489,7 @@ def register_model(
         "limitations": check_text(limitations, "known limitations"),
         "description": check_text(description, "description", required=False),
     }
+    ledger.lock_subject(f"model:{slug}")
     existing = RegisteredModel.objects.filter(slug=slug).first()
     if existing is not None:
         if all(getattr(existing, field) == value for field, value in payload.items()):
@@ -1048,6 +1059,7 @@ def create_use_case(
         "population": check_text(population, "intended population"),
         "model": model.slug,
     }
+    ledger.lock_subject(f"usecase:{slug}")
     existing = UseCase.objects.filter(slug=slug).first()
     if existing is not None:
         same = [existing.title, existing.description, existing.population, existing.model_id]

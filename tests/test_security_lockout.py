@@ -185,3 +185,16 @@ def test_a_right_signing_password_clears_earlier_failures(people, in_validation)
             validate(people.vic, in_validation, "guess")
     validate(people.vic, in_validation, password("vic"))
     assert not PasswordFailure.objects.filter(username="vic").exists()
+
+
+# --- I6: the counter keeps one window of attempts ----------------------------------------------
+
+
+@pytest.mark.django_db
+def test_attempts_older_than_the_window_are_forgotten(clock, people, client):
+    for n in range(20):
+        sign_in(client, f"nobody-{n}", "guess")  # any username typed is counted
+    assert PasswordFailure.objects.count() == 20
+    clock.advance(minutes=16)
+    sign_in(client, "olga", "guess")
+    assert list(PasswordFailure.objects.values_list("username", flat=True)) == ["olga"]

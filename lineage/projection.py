@@ -119,7 +119,13 @@ def run_edges(report: Mapping[str, Any]) -> list[tuple[str, str, Relation]]:
 
 
 def record_run(store: Store, fact: Fact, report: Mapping[str, Any], *, strict: bool = True) -> None:
-    """Merge one report of a run into its node, with the nodes and edges it names."""
+    """Merge one report of a run into its node, with the nodes and edges it names.
+
+    Only `merge_run`'s contradictions apply here, not the services' later rules
+    (`check_report`: a finished run is closed, no snapshot both in and out; the lineage of
+    a signed version is fixed). A ledger written before those rules may hold a report they
+    now refuse: it is projected as it was recorded then, because the ledger is what
+    happened, and replay must rebuild exactly the tables that were written from it."""
     subject = report["id"]
     row = store.get("node", {"subject": subject})
     merged = merge_run(row["facts"] if row else None, report, strict=strict)

@@ -7,15 +7,14 @@ raise Conflict. Concurrent calls about one subject take turns (`lock_subject`), 
 decides on what the one before it recorded: the same facts sent at once are recorded once.
 """
 
-import hashlib
 from collections.abc import Callable, Collection
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 
 from auditreg.errors import Conflict, DomainError
-from auditreg.ledger.services import lock_ledger
+from auditreg.ledger.services import lock_ledger, lock_subject
 from auditreg.registry.domain import Role
 from auditreg.registry.models import Principal
 from auditreg.registry.services import check_snapshots_recorded, require_role, write_fact
@@ -36,20 +35,6 @@ RECORDERS = {Role.DEVELOPER, Role.VALIDATOR}
 
 P = ParamSpec("P")
 T = TypeVar("T")
-
-
-def lock_subject(subject: str) -> None:
-    """Hold a lock on `subject` until the transaction ends: lock, then re-read, check and
-    write. On PostgreSQL, a transaction-level advisory lock keyed by a hash of the subject
-    (a collision only makes two subjects take turns); on SQLite, every transaction begins
-    IMMEDIATE and so already holds the database's only write lock."""
-    if connection.vendor != "postgresql":
-        return
-    hashed = hashlib.sha256(f"lineage\n{subject}".encode()).digest()[:8]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_advisory_xact_lock(%s)", [int.from_bytes(hashed, "big", signed=True)]
-        )
 
 
 def checked_again_on_conflict(write: Callable[P, T]) -> Callable[P, T]:

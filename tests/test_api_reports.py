@@ -29,7 +29,7 @@ def client_for(people, *scopes: Scope) -> APIClient:
 
 
 def test_request_watch_and_download_a_report(people, version):
-    client = client_for(people, Scope.READ)
+    client = client_for(people, Scope.READ, Scope.INGEST)
     asked = client.post(
         "/api/v1/reports", {"kind": "model-risk", "subject": version.subject}, format="json"
     )
@@ -50,10 +50,10 @@ def test_request_watch_and_download_a_report(people, version):
 
 
 def test_refused_requests_store_nothing(people, version):
-    reader = client_for(people, Scope.READ)
+    both = client_for(people, Scope.READ, Scope.INGEST)
     ingest_only = client_for(people, Scope.INGEST)
     before = Entry.objects.count()
-    unknown = reader.post(
+    unknown = both.post(
         "/api/v1/reports", {"kind": "model-risk", "subject": "model:ghost/1"}, format="json"
     )
     assert unknown.status_code == 422
@@ -65,3 +65,23 @@ def test_refused_requests_store_nothing(people, version):
     assert nobody.post("/api/v1/reports", body, format="json").status_code == 403
     assert Entry.objects.count() == before
     assert not ReportRequest.objects.exists()
+
+
+def test_a_read_only_token_cannot_request_a_report(people, version):
+    """A request is a ledger entry, a checkpoint and a costly render: a write. A token that
+    may only read watches and downloads reports; asking for one needs `ingest` too."""
+    reader = client_for(people, Scope.READ)
+    before = Entry.objects.count()
+    body = {"kind": "model-risk", "subject": version.subject}
+    refused = reader.post("/api/v1/reports", body, format="json")
+    assert refused.status_code == 403
+    assert refused.json()["detail"] == "this API token lacks the 'ingest' scope"
+    assert Entry.objects.count() == before
+    assert not ReportRequest.objects.exists()
+
+
+def test_people_request_reports_by_role_as_before(people, version):
+    olga = APIClient()
+    olga.force_login(get_user_model().objects.get(username="olga"))
+    body = {"kind": "model-risk", "subject": version.subject}
+    assert olga.post("/api/v1/reports", body, format="json").status_code == 201

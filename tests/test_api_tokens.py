@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 from auditreg.errors import DomainError
 from auditreg.ledger.models import Entry
 from auditreg.registry import services
-from auditreg.registry.domain import Scope
+from auditreg.registry.domain import Role, Scope
 from auditreg.registry.models import ApiToken, Principal
 
 URL = "/api/v1/checkpoints/latest"
@@ -93,21 +93,23 @@ def test_forged_secret_with_a_real_prefix_is_401(people, signed):
     assert client_with(forged).get(URL).status_code == 401
 
 
-def test_expired_token_is_401(people, signed, clock):
+def test_expired_token_is_401(people, signed, clock, caplog):
     clock.now = Entry.objects.latest("seq").recorded_at
     token = issue(people, Scope.READ, days=1)
     clock.advance(days=1, seconds=1)
     answer = client_with(token).get(URL)
     assert answer.status_code == 401
-    assert "expired" in answer.json()["detail"]
+    assert answer.json()["detail"] == "invalid or inactive token"
+    assert "has expired" in caplog.text
 
 
-def test_revoked_token_is_401(people, signed):
+def test_revoked_token_is_401(people, signed, caplog):
     token = issue(people, Scope.READ)
     services.revoke_token(token=ApiToken.objects.get(), reason="leaked in a log", by=people.ada)
     answer = client_with(token).get(URL)
     assert answer.status_code == 401
-    assert "revoked" in answer.json()["detail"]
+    assert answer.json()["detail"] == "invalid or inactive token"
+    assert "has been revoked" in caplog.text
     assert Entry.objects.filter(kind="token.revoked").count() == 1
 
 
@@ -156,3 +158,43 @@ def test_a_secret_containing_underscores_authenticates(people, signed, monkeypat
     token = issue(people, Scope.READ)
     assert token.count("_") == 4
     assert client_with(token).get(URL).status_code == 200
+
+
+def test_refused_tokens_all_get_the_same_answer_and_the_log_keeps_the_reason(
+    people, signed, clock, caplog
+):
+    """Whoever holds a leaked token must not learn whether it was real: unknown, expired,
+    revoked, or of a deactivated service, the 401 reads the same. The operator's log says
+    which, naming the token's prefix, never its secret."""
+    clock.now = Entry.objects.latest("seq").recorded_at
+    expired = issue(people, Scope.READ, days=1)
+    clock.advance(days=1, seconds=1)
+    revoked_row, revoked = services.issue_token(
+        principal=people.trainer, name="leaked", scopes=[Scope.READ], by=people.ada
+    )
+    services.revoke_token(token=revoked_row, reason="leaked in a log", by=people.ada)
+    scorer = services.enroll_service(
+        name="scorer", printed_name="Scoring service", roles=[Role.DEVELOPER], by=people.ada
+    )
+    _, retired = services.issue_token(
+        principal=scorer, name="scoring", scopes=[Scope.READ], by=people.ada
+    )
+    services.set_active(principal=scorer, active=False, reason="retired", by=people.ada)
+    tokens = {
+        "unknown": "ar_000000000000_nope",
+        "forged": revoked[:-4] + ("AAAA" if not revoked.endswith("AAAA") else "BBBB"),
+        "malformed": "not-a-token",
+        "expired": expired,
+        "revoked": revoked,
+        "deactivated": retired,
+    }
+    answers = {name: client_with(token).get(URL) for name, token in tokens.items()}
+    assert {answer.status_code for answer in answers.values()} == {401}
+    bodies = {answer.content for answer in answers.values()}
+    assert len(bodies) == 1, bodies
+    assert answers["revoked"].json()["detail"] == "invalid or inactive token"
+    for reason in ("unknown", "expired", "revoked", "deactivated"):
+        assert reason in caplog.text
+    for token in tokens.values():
+        secret = token.split("_", 2)[-1]
+        assert len(secret) < 20 or secret not in caplog.text

@@ -16,10 +16,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from auditreg.api import serializers as s
-from auditreg.api.auth import acting_principal
+from auditreg.api.auth import Ingest, Readable, acting_principal
 from auditreg.api.idempotency import idempotent
 from auditreg.api.limits import BodyTooLarge, BoundedJSONParser
-from auditreg.api.registry_views import Ingest, Pages, Readable
+from auditreg.api.registry_views import Pages
 from lineage import queries, services
 from lineage.models import Node
 

@@ -20,7 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from auditreg.api import serializers as s
-from auditreg.api.auth import HasScope, TokenUser, acting_principal
+from auditreg.api.auth import Ingest, Readable, TokenUser, acting_principal
 from auditreg.api.idempotency import idempotent
 from auditreg.registry import services
 from auditreg.registry.models import (
@@ -40,24 +40,6 @@ class Pages(CursorPagination):
 
 class ByRegistration(Pages):
     ordering = "registered_seq"
-
-
-class Readable(HasScope("read")):  # type: ignore[misc]
-    """Tokens need the `read` scope; people need a role in the registry (an auditor reads
-    everything; a person with no role reads nothing)."""
-
-    def has_permission(self, request: Request, view: APIView) -> bool:
-        if not super().has_permission(request, view):
-            return False
-        if isinstance(request.user, TokenUser):
-            return True
-        principal = acting_principal(request)
-        if not principal.active or not principal.roles():
-            raise PermissionDenied(f"{principal} has no role in the registry")
-        return True
-
-
-Ingest = HasScope("ingest")
 
 
 def _filtered(queryset: QuerySet[Any], request: Request, *names: str) -> QuerySet[Any]:

@@ -11,9 +11,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from auditreg.api.auth import acting_principal
+from auditreg.api.auth import Ingest, Readable, acting_principal
 from auditreg.api.idempotency import idempotent
-from auditreg.api.registry_views import Readable
 from auditreg.api.serializers import Strict
 from reports import services
 from reports.models import ReportKind, ReportRequest, ReportStatus
@@ -50,9 +49,10 @@ class ReportOut(serializers.ModelSerializer[ReportRequest]):
 
 class ReportCreate(APIView):
     """Request a signed report; a worker produces it. Anyone who may read the registry may
-    ask (the request is a ledger entry naming them)."""
+    ask (the request is a ledger entry naming them); a token needs the `ingest` scope too,
+    since the request is a write and its rendering costs the server."""
 
-    permission_classes = [Readable]
+    permission_classes = [Readable, Ingest]
 
     @extend_schema(request=ReportIn, responses={201: ReportOut})
     @idempotent

@@ -18,7 +18,10 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-unty
             "type": "http",
             "scheme": "bearer",
             "bearerFormat": "ar_{prefix}_{secret}",
-            "description": "a service token with the scopes `ingest` and/or `read`",
+            "description": (
+                "a service token with the scopes `read` (to read) and/or `ingest` (to write); "
+                "a report request needs both"
+            ),
         }
 
 
@@ -37,8 +40,8 @@ PROBLEM_SCHEMA = {
 
 ERRORS = {
     "400": "The request is malformed: bad JSON, a missing or ill-typed field or parameter.",
-    "401": "No credentials, or an unknown, expired or revoked token.",
-    "403": "The token lacks the scope, or the person the role.",
+    "401": "No credentials, or an invalid or inactive token (the answer does not say which).",
+    "403": "The token lacks the scope, or the person an enrolment or a role.",
     "404": "Not found.",
     "422": "A rule refused the request; nothing was recorded.",
     "429": "Too many requests from this token or person; see Retry-After.",

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from auditreg.api import serializers as s
-from auditreg.api.auth import HasScope
+from auditreg.api.auth import Readable
 from auditreg.ledger import services as ledger
 from auditreg.ledger.models import Entry
 
@@ -20,7 +20,7 @@ from auditreg.ledger.models import Entry
 class LatestCheckpoint(APIView):
     """The latest signed checkpoint (C2SP signed note) with its size and root."""
 
-    permission_classes = [HasScope("read")]
+    permission_classes = [Readable]
 
     @extend_schema(responses=s.CheckpointOut)
     def get(self, request: Request) -> Response:
@@ -61,7 +61,7 @@ class EntryOut(serializers.Serializer[Entry]):
 class EntryList(generics.ListAPIView[Entry]):
     """Ledger entries in seq order, filtered by `subject`, `kind`, `actor`; cursor pages."""
 
-    permission_classes = [HasScope("read")]
+    permission_classes = [Readable]
     serializer_class = EntryOut
     pagination_class = EntryPages
 
@@ -75,7 +75,7 @@ class EntryList(generics.ListAPIView[Entry]):
 
 
 class EntryDetail(generics.RetrieveAPIView[Entry]):
-    permission_classes = [HasScope("read")]
+    permission_classes = [Readable]
     serializer_class = EntryOut
     queryset = Entry.objects.all()
     lookup_field = "seq"
@@ -85,7 +85,7 @@ class InclusionProof(APIView):
     """RFC 9162 inclusion proof of entry `seq` in the tree of `tree_size` entries (default:
     the latest signed checkpoint's size)."""
 
-    permission_classes = [HasScope("read")]
+    permission_classes = [Readable]
 
     @extend_schema(
         parameters=[
@@ -116,7 +116,7 @@ class ConsistencyProof(APIView):
     """RFC 9162 consistency proof from the tree of `first` entries to that of `second`
     (default: the latest signed checkpoint's size)."""
 
-    permission_classes = [HasScope("read")]
+    permission_classes = [Readable]
 
     @extend_schema(
         parameters=[

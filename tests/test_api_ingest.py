@@ -16,7 +16,7 @@ from rest_framework.test import APIClient
 from auditreg.api.models import IdempotencyRecord
 from auditreg.ledger.models import Entry
 from auditreg.registry import services
-from auditreg.registry.domain import Role, Scope
+from auditreg.registry.domain import Meaning, Role, Scope, sha256_of
 from auditreg.registry.models import ModelVersion
 from tests.conftest import postgres_only
 from tests.factories import approve, authorize, deploy, make_model, make_package, make_use_case
@@ -126,17 +126,94 @@ def test_a_read_token_cannot_write_and_an_ingest_token_cannot_read(ingest, reade
 def test_tokens_cannot_sign_and_people_sign_with_their_password(people, model):
     version, _ = services.register_version(model=model, package=make_package(1), by=people.trainer)
     both = token_client(people, Scope.INGEST, Scope.READ)
-    body = {"meaning": "authored", "role": "developer", "password": "whatever"}
+    dana = session_client(people.dana)
+    shown = dana.get(API + CONTENT, {"meaning": "authored", "role": "developer"}).json()
+    body = {
+        "meaning": "authored",
+        "role": "developer",
+        "password": "whatever",
+        "content_sha256": shown["content_sha256"],
+    }
     path = "models/credit-pd/versions/1/signatures"
     assert "API tokens cannot sign" in problem(post(both, path, body), 403)
-    dana = session_client(people.dana)
     assert "password" in problem(post(dana, path, {**body, "password": "wrong"}), 422)
     signed = post(dana, path, {**body, "password": password_of("dana")})
     assert signed.status_code == 201, signed.content
     assert ModelVersion.objects.get(pk=version.pk).stage == "validation"
+    assert Entry.objects.get(seq=signed.json()["seq"]).payload["content"] == shown["content"]
     # An approver's role is checked by the services: a developer cannot approve.
-    approve_body = {"meaning": "approved", "role": "approver", "password": password_of("dana")}
+    approve_body = {
+        **body,
+        "meaning": "approved",
+        "role": "approver",
+        "password": password_of("dana"),
+    }
     assert "role approver" in problem(post(dana, path, approve_body), 422)
+
+
+CONTENT = "models/credit-pd/versions/1/content-to-sign"
+
+
+@pytest.mark.parametrize(
+    "content_sha256",
+    [
+        None,
+        "",
+        "sha256:" + "0" * 63,
+        "sha256:" + "A" * 64,
+        "sha256:" + "0" * 900_000,
+        "md5:" + "0" * 32,
+    ],
+    ids=["missing", "empty", "short", "upper-case", "huge", "other-hash"],
+)
+def test_an_api_signature_needs_the_hash_of_what_the_signer_was_shown(
+    people, model, content_sha256
+):
+    """As on the portal's sign page: a signature names the content its signer read. One that
+    names none, or something that is no SHA-256, is malformed: refused, nothing recorded."""
+    services.register_version(model=model, package=make_package(1), by=people.trainer)
+    body = {"meaning": "authored", "role": "developer", "password": password_of("dana")}
+    if content_sha256 is not None:
+        body["content_sha256"] = content_sha256
+    before = Entry.objects.count()
+    answer = post(session_client(people.dana), "models/credit-pd/versions/1/signatures", body)
+    assert answer.status_code == 400, answer.content
+    assert "content_sha256" in answer.json()["errors"]
+    assert Entry.objects.count() == before
+
+
+def test_a_signature_on_content_other_than_shown_is_refused_and_recorded(people, model):
+    services.register_version(model=model, package=make_package(1), by=people.trainer)
+    body = {
+        "meaning": "authored",
+        "role": "developer",
+        "password": password_of("dana"),
+        "content_sha256": "sha256:" + "0" * 64,
+    }
+    answer = post(session_client(people.dana), "models/credit-pd/versions/1/signatures", body)
+    assert "is not model:credit-pd/1 as it stands" in problem(answer, 422)
+    assert not Entry.objects.filter(kind="signature.signed").exists()
+    assert Entry.objects.filter(kind="signature.failed").count() == 1
+
+
+def test_content_to_sign_is_what_the_portal_shows_with_its_hash(people, model):
+    services.register_version(model=model, package=make_package(1), by=people.trainer)
+    version = ModelVersion.objects.get()
+    shown = session_client(people.vic).get(
+        API + CONTENT, {"meaning": "authored", "role": "developer"}
+    )
+    assert shown.status_code == 200, shown.content
+    content = services.content_to_sign(
+        record=version, meaning=Meaning.AUTHORED, role=Role.DEVELOPER
+    )
+    assert shown.json() == {
+        "meaning": "authored",
+        "role": "developer",
+        "content": content,
+        "content_sha256": sha256_of(content),
+    }
+    unknown = session_client(people.vic).get(API + CONTENT, {"meaning": "liked", "role": "x"})
+    assert problem(unknown, 400)
 
 
 def test_expired_and_revoked_tokens_get_401(people, clock):

@@ -23,6 +23,7 @@ from auditreg.api import serializers as s
 from auditreg.api.auth import Ingest, Readable, TokenUser, acting_principal
 from auditreg.api.idempotency import idempotent
 from auditreg.registry import services
+from auditreg.registry.domain import sha256_of
 from auditreg.registry.models import (
     Authorization,
     ModelVersion,
@@ -163,6 +164,23 @@ class SignatureCreate(APIView):
             record=_version(slug, number), **body.validated_data, by=acting_principal(request)
         )
         return Response(s.SignatureOut(signature).data, status=status.HTTP_201_CREATED)
+
+
+class ContentToSign(APIView):
+    """What a signature with `meaning` and `role` on this version binds, as it stands now, and
+    its SHA-256. A signature sends that hash back as `content_sha256`, so the server knows the
+    signer saw what they sign (the portal shows the same content on its sign page)."""
+
+    permission_classes = [Readable]
+
+    @extend_schema(parameters=[s.ToSign], responses=s.ContentToSignOut)
+    def get(self, request: Request, slug: str, number: int) -> Response:
+        query = s.ToSign(data=request.query_params.dict())
+        query.is_valid(raise_exception=True)
+        content = services.content_to_sign(record=_version(slug, number), **query.validated_data)
+        return Response(
+            {**query.validated_data, "content": content, "content_sha256": sha256_of(content)}
+        )
 
 
 class UseCaseList(generics.ListAPIView[UseCase]):

@@ -16,6 +16,9 @@ from auditreg.registry.models import (
 )
 from lineage.models import Event, Node
 
+# `sha256:` and 64 lower-case hex digits (the field trims white space before matching).
+CONTENT_SHA256 = r"^sha256:[0-9a-f]{64}$"
+
 
 class Strict(serializers.Serializer[Any]):
     """Refuses fields it does not know: a misspelt field is an error, not silently lost."""
@@ -66,7 +69,19 @@ class SignIn(Strict):
     role = serializers.ChoiceField(choices=[role.value for role in Role])
     password = serializers.CharField(max_length=200, trim_whitespace=False)
     comment = serializers.CharField(max_length=2000, required=False, default="")
-    content_sha256 = serializers.CharField(max_length=71, required=False)
+    content_sha256 = serializers.RegexField(
+        CONTENT_SHA256,
+        max_length=71,
+        help_text="the SHA-256 of the content you were shown and sign, as "
+        "`GET …/content-to-sign` gives it",
+    )
+
+
+class ToSign(Strict):
+    """The query of `content-to-sign`: which decision, in which role."""
+
+    meaning = serializers.ChoiceField(choices=[meaning.value for meaning in Meaning])
+    role = serializers.ChoiceField(choices=[role.value for role in Role])
 
 
 class DatasetIn(Strict):
@@ -230,6 +245,13 @@ class EventOut(serializers.ModelSerializer[Event]):
     class Meta:
         model = Event
         fields = ["digest", "event_type", "event_time", "run", "job", "seq"]
+
+
+class ContentToSignOut(serializers.Serializer[Any]):
+    meaning = serializers.CharField()
+    role = serializers.CharField()
+    content = serializers.DictField(help_text="what the signature binds, as the signer reads it")
+    content_sha256 = serializers.CharField(help_text="send it back with the signature")
 
 
 class CheckpointOut(serializers.Serializer[Any]):

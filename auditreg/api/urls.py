@@ -16,6 +16,7 @@ urlpatterns = [
     path(VERSION, registry.VersionDetail.as_view(), name="version-detail"),
     path(f"{VERSION}/monitoring", registry.MonitoringCreate.as_view(), name="monitoring"),
     path(f"{VERSION}/signatures", registry.SignatureCreate.as_view(), name="signatures"),
+    path(f"{VERSION}/content-to-sign", registry.ContentToSign.as_view(), name="content-to-sign"),
     path("use-cases", registry.UseCaseList.as_view(), name="use-case-list"),
     path("authorizations", registry.AuthorizationList.as_view(), name="authorization-list"),
     path("as-of", registry.AsOf.as_view(), name="as-of"),

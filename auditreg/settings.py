@@ -181,7 +181,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "auditreg.api.middleware.refuse_nul_characters",
+    "auditreg.api.middleware.RefuseMalformedRequests",
     "portal.middleware.content_security_policy",
 ]
 

@@ -8,11 +8,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from django.core.exceptions import BadRequest
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.http import QueryDict
 from django.utils import formats, timezone
 
+from auditreg.api.params import whole_number
 from auditreg.errors import DomainError
 from auditreg.ledger import merkle
 from auditreg.ledger import services as ledger
@@ -40,15 +42,25 @@ class Query:
         def get(name: str) -> str:
             return params.get(name, "").strip()[:200]
 
-        before = get("before")
         return cls(
             subject=get("subject"),
             kind=get("kind"),
             actor=get("actor"),
             since=_date(get("from")),
             until=_date(get("to")),
-            before=int(before) if before.isdigit() and len(before) <= 18 else None,
+            before=_cursor(get("before")),
         )
+
+
+def _cursor(text: str) -> int | None:
+    """The `before` cursor of an "Older entries" link: a seq, or a 400 (a link we made never
+    holds anything else)."""
+    if not text:
+        return None
+    seq = whole_number(text)
+    if seq is None:
+        raise BadRequest(f"'before' must be the seq of an entry, not {text[:20]!r}")
+    return seq
 
 
 def _date(text: str) -> date | None:

@@ -7,6 +7,7 @@ from django.db.models import Q
 from django.http import Http404
 from django.urls import NoReverseMatch, reverse
 
+from auditreg.api.params import whole_number
 from auditreg.errors import DomainError
 from auditreg.ledger.models import Entry
 from auditreg.registry import services
@@ -67,11 +68,12 @@ def _diff(
     """The lineage diff from version `wanted` to this one, or why there is none."""
     if not wanted:
         return None, ""
-    if not wanted.isdigit() or int(wanted) not in numbers:
+    number = whole_number(wanted)
+    if number is None or number not in numbers:
         return None, f"{version.model.name} has no version {wanted[:20]}."
-    if int(wanted) == version.number:
+    if number == version.number:
         return None, "Choose another version than this one."
-    other = f"{version.model.subject}/{int(wanted)}"
+    other = f"{version.model.subject}/{number}"
     return content._diff_rows(lineage.diff(other, version.subject)), ""
 
 

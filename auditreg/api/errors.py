@@ -2,6 +2,7 @@
 
 from typing import Any
 
+import rfc8785
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
@@ -13,6 +14,11 @@ from auditreg.api.limits import BodyTooLarge, body_too_large
 from auditreg.errors import Conflict, DomainError
 
 PROBLEM = "application/problem+json"
+# Its wording is ours, not the library's: the library's repeats the value, which may be huge.
+NOT_CANONICAL = (
+    "the request holds a value with no canonical JSON form (RFC 8785): a number such as 1e400 "
+    "or an integer beyond 2^53 - 1, or a lone UTF-16 surrogate; nothing was recorded"
+)
 
 
 def problem_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -29,6 +35,9 @@ def problem_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
         exc = refused
     elif isinstance(exc, RequestDataTooBig):  # Django's check, as DRF reads request.body
         exc = BodyTooLarge(body_too_large())
+    elif isinstance(exc, rfc8785.CanonicalizationError):
+        # The parser refuses such bodies; this covers a value the request builds some other way.
+        exc = exceptions.ValidationError(NOT_CANONICAL)
     response = exception_handler(exc, context)
     if response is None:
         return None

@@ -1,6 +1,7 @@
 """The API's limits: how many requests a principal may send, and how large a body may be."""
 
 import io
+import math
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -38,7 +39,8 @@ def read_bounded(stream: Any) -> bytes:
 
 
 class BoundedJSONParser(JSONParser):
-    """JSON, read no further than DATA_UPLOAD_MAX_MEMORY_SIZE, with no NUL character."""
+    """JSON, read no further than DATA_UPLOAD_MAX_MEMORY_SIZE, holding only what the ledger
+    can store (see `refuse_unstorable`)."""
 
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
         body = io.BytesIO(read_bounded(stream))
@@ -46,23 +48,53 @@ class BoundedJSONParser(JSONParser):
             data = super().parse(body, media_type, parser_context)
         except RecursionError:
             raise ParseError("JSON parse error: the body is nested too deeply") from None
-        refuse_nul(data)
+        refuse_unstorable(data)
         return data
 
 
-def refuse_nul(data: Any) -> None:
-    """PostgreSQL stores no NUL character in text or JSON: refuse it here, on every database,
-    rather than fail when it is written."""
+# The largest integer an IEEE 754 double holds exactly: RFC 8785 (the ledger's canonical JSON)
+# writes numbers as doubles, so it refuses any integer beyond it.
+SAFE_INTEGER = 2**53 - 1
+
+
+def refuse_unstorable(data: Any) -> None:
+    """Refuse, on every database, what the ledger cannot store: a NUL character (PostgreSQL
+    keeps none in text or JSON), a lone UTF-16 surrogate such as "\\udc00" (not a character:
+    no UTF-8 form), and a number with no RFC 8785 form (1e400 is infinite as a double; an
+    integer beyond 2^53 - 1 is not exact). Refused here, before any view reads the body, rather
+    than when the ledger entry is written."""
     pending = [data]
     while pending:  # not recursive: the JSON may be nested as deep as the parser allows
         item = pending.pop()
-        if isinstance(item, str) and "\x00" in item:
-            raise ParseError("the body contains a NUL character (\\u0000), which cannot be stored")
-        if isinstance(item, dict):
+        if isinstance(item, str):
+            _check_text(item)
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise ParseError(
+                "the body contains a number too large for JSON's canonical form (such as "
+                "1e400, which is infinite as a double); send it as a string"
+            )
+        elif isinstance(item, int) and not isinstance(item, bool) and abs(item) > SAFE_INTEGER:
+            raise ParseError(
+                "the body contains an integer beyond 2^53 - 1, which JSON's canonical form "
+                "(RFC 8785) cannot hold exactly; send it as a string"
+            )
+        elif isinstance(item, dict):
             pending.extend(item)
             pending.extend(item.values())
         elif isinstance(item, list):
             pending.extend(item)
+
+
+def _check_text(text: str) -> None:
+    if "\x00" in text:
+        raise ParseError("the body contains a NUL character (\\u0000), which cannot be stored")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ParseError(
+            "the body contains a lone UTF-16 surrogate (such as \\udc00), which is not a "
+            "character and cannot be stored"
+        ) from None
 
 
 class PerPrincipalRate(SimpleRateThrottle):

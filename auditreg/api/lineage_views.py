@@ -19,7 +19,7 @@ from auditreg.api import serializers as s
 from auditreg.api.auth import Ingest, Readable, acting_principal
 from auditreg.api.idempotency import idempotent
 from auditreg.api.limits import BodyTooLarge, BoundedJSONParser
-from auditreg.api.registry_views import Pages
+from auditreg.api.pagination import Pages
 from lineage import queries, services
 from lineage.models import Node
 

@@ -14,7 +14,6 @@ from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import PermissionDenied, ValidationError
-from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -22,6 +21,7 @@ from rest_framework.views import APIView
 from auditreg.api import serializers as s
 from auditreg.api.auth import Ingest, Readable, TokenUser, acting_principal
 from auditreg.api.idempotency import idempotent
+from auditreg.api.pagination import Pages
 from auditreg.registry import services
 from auditreg.registry.domain import sha256_of
 from auditreg.registry.models import (
@@ -31,12 +31,6 @@ from auditreg.registry.models import (
     UseCase,
 )
 from auditreg.registry.queries import as_of
-
-
-class Pages(CursorPagination):
-    page_size = 100
-    page_size_query_param = "limit"
-    max_page_size = 1000
 
 
 class ByRegistration(Pages):

@@ -6,13 +6,14 @@ from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
 from rest_framework.exceptions import NotFound, ValidationError
-from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from auditreg.api import serializers as s
 from auditreg.api.auth import Readable
+from auditreg.api.pagination import Pages
+from auditreg.api.params import whole_number
 from auditreg.ledger import services as ledger
 from auditreg.ledger.models import Entry
 
@@ -37,11 +38,8 @@ class LatestCheckpoint(APIView):
         )
 
 
-class EntryPages(CursorPagination):
+class EntryPages(Pages):
     ordering = "seq"
-    page_size = 100
-    page_size_query_param = "limit"
-    max_page_size = 1000
 
 
 class EntryOut(serializers.Serializer[Entry]):
@@ -147,9 +145,10 @@ def _whole_number(request: Request, name: str, default: Callable[[], int] | None
         if default is None:
             raise ValidationError(f"the query parameter '{name}' is required")
         return default()
-    if not raw.isdigit() or len(raw) > 18:
-        raise ValidationError(f"'{name}' must be a whole number, not {raw!r}")
-    return int(raw)
+    number = whole_number(raw)
+    if number is None:
+        raise ValidationError(f"'{name}' must be a whole number, not {raw[:40]!r}")
+    return number
 
 
 def _checkpointed_size() -> int:

@@ -68,6 +68,10 @@ def post(client: APIClient, path: str, body: object) -> Any:
     return client.post(API + path, body, format="json")
 
 
+def post_raw(client: APIClient, path: str, text: str) -> Any:
+    return client.post(API + path, text.encode(), content_type="application/json")
+
+
 def refused(answer: Any, status: int) -> str:
     assert answer.status_code == status, answer.content
     assert answer["Content-Type"] == "application/problem+json"
@@ -438,7 +442,49 @@ def test_a_placeholder_behind_a_signed_version_is_not_completed_afterwards(
     assert Node.objects.get(subject="dataset:s3://lake/loans@2026-03").digest == ""
 
 
-# --- JSON with no canonical form is refused, and records nothing -----------------------------
+# --- JSON with no canonical form is a 400, and records nothing --------------------------------
+
+# Values that JSON can carry and RFC 8785 (the ledger's canonical form) cannot: a number
+# that is infinite as a double, an integer beyond 2^53 - 1, a lone UTF-16 surrogate.
+NOT_CANONICAL = {"huge-float": "1e400", "big-integer": str(2**60), "lone-surrogate": '"\\udc00"'}
+MARK = "not-canonical"
+
+
+def with_value(body: dict[str, Any], value: str) -> str:
+    """`body` as JSON text, with `value` written where MARK is."""
+    return json.dumps(body).replace(json.dumps(MARK), value)
+
+
+def bodies() -> list[tuple[str, dict[str, Any]]]:
+    event = squatting_event()
+    event["dataset"]["facets"]["custom"] = {"value": MARK}
+    snapshot = {"dataset": "d", "label": "1", "digest": digest("d")}
+    return [
+        ("lineage", event),
+        ("snapshots", {**snapshot, "schema": {"fields": [{"name": MARK}]}}),
+        ("snapshots", {**snapshot, "schema": {"fields": [{"name": "n", "size": MARK}]}}),
+        ("runs", {"id": "r", "status": "completed", "parameters": {"seed": MARK}}),
+        ("datasets", {"name": "d2", "description": MARK}),
+    ]
+
+
+@pytest.mark.parametrize("value", NOT_CANONICAL.values(), ids=NOT_CANONICAL.keys())
+@pytest.mark.parametrize(
+    ("path", "body"),
+    bodies(),
+    ids=["openlineage-facet", "schema-field", "schema-extra", "run-parameter", "dataset"],
+)
+def test_json_with_no_canonical_form_is_a_400_and_records_nothing(
+    api: APIClient, path: str, body: dict[str, Any], value: str
+) -> None:
+    """Refused as the body is parsed, before the lineage's own check (the next test) runs."""
+    assert post(api, "datasets", {"name": "d"}).status_code == 201
+    before = entries()
+    detail = refused(post_raw(api, path, with_value(body, value)), 400)
+    assert any(word in detail for word in ("canonical", "surrogate")), detail
+    assert entries() == before
+    assert not Event.objects.exists()
+
 
 SURROGATE, BIG_INTEGER = "\udc00", 2**60
 

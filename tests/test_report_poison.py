@@ -66,7 +66,7 @@ def test_a_request_that_kills_its_worker_is_given_up_and_the_next_report_is_issu
         # its memory would. Each time the message comes back.
         for attempt in (1, 2):
             busy = {("rendering", attempt), ("signing", attempt)}
-            assert wait_for(lambda busy=busy: row(doomed)[:2] in busy, 90), row(doomed)
+            assert wait_for(lambda busy=busy: row(doomed)[:2] in busy, 120), row(doomed)
             workers[-1].send_signal(signal.SIGKILL)
             workers[-1].wait(timeout=30)
             workers.append(start_worker(env))

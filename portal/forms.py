@@ -26,8 +26,9 @@ class SignInForm(AuthenticationForm):
     }
 
     def get_invalid_login_error(self) -> forms.ValidationError:
+        """ "Locked" when the password was not even checked; "did not match" when it was."""
         until = lockout.locked_until(self.cleaned_data.get("username") or "")
-        if until is not None:
+        if until is not None and getattr(self.request, "password_locked", False):
             local = timezone.localtime(until)
             return forms.ValidationError(
                 self.error_messages["locked"],

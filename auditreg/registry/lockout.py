@@ -137,6 +137,8 @@ class LockoutBackend(ModelBackend):
             return user is not None
 
         if not attempt(username, check) and not found:
+            if request is not None:
+                request.password_locked = True  # type: ignore[attr-defined]  # for the form
             raise PermissionDenied("locked")
         user = found[0] if found else None
         if user is not None and not self._password_recorded(user):

@@ -569,8 +569,6 @@ def _policy_row(policy: Policy | None) -> dict[str, Any] | None:
     }
 
 
-
-
 def _signature_row(signature: Signature, facts: str | None) -> dict[str, Any]:
     """The Part 11 manifestation (11.50): printed name, date and time with zone and UTC
     offset, meaning, role, comment; and whether it binds to the record's current facts."""

@@ -28,6 +28,7 @@ from auditreg.errors import DomainError
 from auditreg.ledger.keys import load_keyring
 from auditreg.registry.models import ModelVersion, Principal, UseCase
 from portal.access import reader_required
+from portal.middleware import leaves_session_idle
 from portal.views import render_page
 from reports import services
 from reports.certs import trust_roots
@@ -238,6 +239,7 @@ def status_of(report: ReportRequest) -> dict[str, Any]:
     }
 
 
+@leaves_session_idle
 @reader_required
 @require_GET
 def report_status(request: HttpRequest, me: Principal, report_id: uuid.UUID) -> HttpResponse:

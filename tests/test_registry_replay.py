@@ -136,3 +136,14 @@ def test_as_of_a_date_means_the_end_of_that_day(history, capsys):
 def _rows(table: str) -> list[tuple[object, ...]]:
     names = replay.columns(table)
     return sorted(TABLES[table]._default_manager.values_list(*names), key=repr)
+
+
+def test_replay_ledger_checks_by_default_and_rewrites_only_when_confirmed(history):
+    raw("UPDATE registry_modelversion SET stage = 'retired' WHERE subject = %s", [history.subject])
+    with pytest.raises(CommandError, match="does NOT match the ledger"):
+        call_command("replay_ledger", stdout=io.StringIO(), stderr=io.StringIO())
+    with pytest.raises(CommandError, match="add --yes"):
+        call_command("replay_ledger", "--rebuild", stdout=io.StringIO())
+    assert ModelVersion.objects.get(pk=history.pk).stage == "retired"  # nothing rewritten
+    call_command("replay_ledger", "--rebuild", "--yes", stdout=io.StringIO())
+    call_command("replay_ledger", stdout=io.StringIO())

@@ -67,6 +67,14 @@ def query(database: Path, sql: str) -> list[tuple[object, ...]]:
         return list(connection.execute(sql))
 
 
+def broker_drained(db: str) -> bool:
+    def count(*command: str) -> int:
+        answer = subprocess.run(["redis-cli", "-n", db, *command], capture_output=True, text=True)
+        return int(answer.stdout.strip() or 0)
+
+    return count("LLEN", "celery") == 0 and count("HLEN", "unacked") == 0
+
+
 def wait_for(condition, seconds: float) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -111,7 +119,9 @@ def test_a_worker_killed_mid_task_and_a_duplicate_task_issue_one_report(tmp_path
         assert wait_for(lambda: query(database, status)[0][0] == "done", 120), (
             "the task was not delivered again"
         )
-        time.sleep(3)  # the duplicate task runs too, and must change nothing
+        # The duplicate task runs too, and must change nothing: wait until the broker holds
+        # no message, queued or taken, rather than for a guessed time.
+        assert wait_for(lambda: broker_drained("14"), 60), "the duplicate task never ran"
     finally:
         for worker in (first, second):
             if worker is not None and worker.poll() is None:

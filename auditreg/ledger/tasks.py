@@ -1,4 +1,5 @@
-"""Scheduled ledger jobs (celery beat): sign checkpoints, verify the chain."""
+"""Scheduled ledger jobs (celery beat): sign checkpoints. The chain is verified on the
+schedule by `portal.tasks.verify_ledger_on_schedule`, which records each run."""
 
 import logging
 
@@ -7,8 +8,6 @@ from django.conf import settings
 from django.db import OperationalError
 
 from auditreg.ledger import services
-from auditreg.ledger.integrity import verify_database
-from auditreg.ledger.verify import LedgerBroken
 
 logger = logging.getLogger(__name__)
 
@@ -20,14 +19,3 @@ def checkpoint_ledger() -> int:
     if created:
         logger.info("signed ledger checkpoint at tree size %d", stored.tree_size)
     return stored.tree_size
-
-
-@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
-def verify_ledger() -> str:
-    try:
-        verdict = verify_database()
-    except LedgerBroken as exc:
-        logger.critical("ledger NOT intact: %s", exc)
-        raise
-    logger.info("%s", verdict.summary())
-    return verdict.summary()

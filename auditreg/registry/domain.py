@@ -371,10 +371,6 @@ class Signed:
     meaning: str
 
 
-def requirements_met(requirements: Iterable[Requirement], signatures: Iterable[Signed]) -> bool:
-    return not missing_signatures(requirements, signatures)
-
-
 def missing_signatures(
     requirements: Iterable[Requirement], signatures: Iterable[Signed]
 ) -> list[str]:

@@ -58,6 +58,7 @@ lint: install-mlflow
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy auditreg lineage reports portal tests bench
+	$(BIN)/lint-imports
 
 ## test: lint and type-check, then the whole suite on SQLite and on PostgreSQL + Redis.
 test: lint test-sqlite test-postgres

@@ -16,8 +16,9 @@ django.setup()
 from django.db import transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from auditreg.ledger import merkle, services  # noqa: E402
-from auditreg.ledger.entry import Actor, draft  # noqa: E402
+from auditreg.ledger import services  # noqa: E402
+from auditreg.proofs import merkle  # noqa: E402
+from auditreg.proofs.entry import Actor, draft  # noqa: E402
 from bench.plain import PlainRow  # noqa: E402
 
 

@@ -145,7 +145,7 @@ def run(args: argparse.Namespace) -> None:
 def offline_verification() -> tuple[str, str, str, str]:
     """Export the ledger and verify the file as a third party would (stdlib + cryptography)."""
     from auditreg.ledger.integrity import export_ledger
-    from auditreg.ledger.verify import verify_export
+    from auditreg.proofs.export import verify_export
 
     with tempfile.TemporaryFile() as out:
         started = time.perf_counter()
@@ -197,9 +197,9 @@ def extend_ledger(count: int) -> None:
     from django.db import connection
     from django.utils import timezone
 
-    from auditreg.ledger import merkle
-    from auditreg.ledger.entry import Actor, draft
-    from auditreg.ledger.subtrees import Frontier
+    from auditreg.proofs import merkle
+    from auditreg.proofs.entry import Actor, draft
+    from auditreg.proofs.subtrees import Frontier
 
     frontier = Frontier()
     with connection.cursor() as cursor:

@@ -54,7 +54,7 @@ class Chain:
     names: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        from auditreg.ledger.subtrees import Frontier
+        from auditreg.proofs.subtrees import Frontier
 
         self.frontier = Frontier()
 
@@ -63,8 +63,8 @@ class Chain:
         return self.start + self.step * self.seq
 
     def fact(self, kind: str, subject: str, actor: str, payload: dict[str, Any]) -> int:
-        from auditreg.ledger import merkle
-        from auditreg.ledger.entry import Actor, draft
+        from auditreg.proofs import merkle
+        from auditreg.proofs.entry import Actor, draft
         from auditreg.registry.projection import Fact
         from auditreg.registry.replay import project_all
 

@@ -367,7 +367,7 @@ def measure_as_of(samples: int, seed: int) -> AsOfTimes:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from auditreg.ledger.entry import as_utc
+    from auditreg.proofs.entry import as_utc
     from auditreg.registry.models import RegisteredModel, UseCase
     from auditreg.registry.queries import as_of
 

@@ -16,11 +16,11 @@ from django.utils import formats, timezone
 
 from auditreg.api.params import whole_number
 from auditreg.errors import DomainError
-from auditreg.ledger import merkle
 from auditreg.ledger import services as ledger
 from auditreg.ledger.integrity import Progress, export_lines, verify_database
 from auditreg.ledger.models import Checkpoint, Entry
-from auditreg.ledger.verify import LedgerBroken
+from auditreg.proofs import merkle
+from auditreg.proofs.export import LedgerBroken
 from portal.models import VerificationRun
 
 PAGE_SIZE = 50

@@ -26,6 +26,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from auditreg.errors import DomainError
 from auditreg.ledger.keys import load_keyring
+from auditreg.proofs.pdf import Verdict, verify_pdf
 from auditreg.registry.models import ModelVersion, Principal, UseCase
 from portal.access import reader_required
 from portal.middleware import leaves_session_idle
@@ -34,7 +35,6 @@ from reports import services
 from reports.certs import trust_roots
 from reports.management.commands.verify_report import DatabaseLedger
 from reports.models import ReportKind, ReportRequest, ReportStatus
-from reports.pdfverify import Verdict, verify_pdf
 
 PAGE_SIZE = 25
 # A signed report is a few hundred kilobytes; anything this large is not one of ours.
@@ -42,7 +42,7 @@ MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 # The whole request: the one file, its multipart headers and the form's CSRF token.
 MAX_VERIFY_BODY_BYTES = MAX_UPLOAD_BYTES + 64 * 1024
 # Verifications running at once in this process; more are told to come back (503). Each
-# holds its upload and what pyHanko decodes of it (reports.pdfverify.DECODE_LIMITS).
+# holds its upload and what pyHanko decodes of it (auditreg.proofs.pdf.DECODE_LIMITS).
 CONCURRENT_VERIFICATIONS = 2
 VERIFYING = threading.BoundedSemaphore(CONCURRENT_VERIFICATIONS)
 RETRY_AFTER_SECONDS = 10

@@ -25,7 +25,7 @@ from django.conf import settings
 
 from auditreg.errors import DomainError
 from auditreg.ledger.keys import make_private_dir, write_file
-from reports.pdfverify import load_certificates
+from auditreg.proofs.pdf import load_certificates
 
 KEY_FILE = "signing.key"
 CERT_FILE = "signing.crt"

@@ -1,4 +1,4 @@
-"""Building a report's evidence bundle (see `reports.bundle`) from the ledger."""
+"""Building a report's evidence bundle (see `auditreg.proofs.evidence`) from the ledger."""
 
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -6,11 +6,11 @@ from typing import Any
 from django.conf import settings
 
 from auditreg.errors import DomainError
-from auditreg.ledger import merkle
 from auditreg.ledger import services as ledger
 from auditreg.ledger.keys import load_keyring
 from auditreg.ledger.models import Checkpoint, Entry
-from reports.bundle import FORMAT, VERSION
+from auditreg.proofs import merkle
+from auditreg.proofs.evidence import FORMAT, VERSION
 
 
 def build_bundle(

@@ -21,12 +21,12 @@ from django.utils import timezone
 
 from auditreg.errors import DomainError
 from auditreg.ledger import services as ledger
-from auditreg.ledger.entry import format_time
 from auditreg.ledger.models import Entry
+from auditreg.proofs.entry import format_time
+from auditreg.proofs.evidence import ATTACHMENT_NAME, encode
 from auditreg.registry.models import ModelVersion, Principal, UseCase
 from auditreg.registry.services import READERS, SYSTEM, require_role, write_fact
 from reports import content, evidence, render, signing
-from reports.bundle import ATTACHMENT_NAME, encode
 from reports.models import ReportKind, ReportRequest, ReportStatus
 
 logger = logging.getLogger(__name__)

@@ -12,8 +12,8 @@ from django.db import connection
 from hypothesis import settings as hypothesis_settings
 
 from auditreg.ledger import services
-from auditreg.ledger.entry import Actor
 from auditreg.ledger.models import Entry
+from auditreg.proofs.entry import Actor
 
 # CI runs the property tests with a fixed seed, so a run is repeatable; locally they explore.
 hypothesis_settings.register_profile("ci", derandomize=True)

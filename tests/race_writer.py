@@ -12,7 +12,7 @@ django.setup()
 from django.db import transaction  # noqa: E402
 
 from auditreg.ledger import services  # noqa: E402
-from auditreg.ledger.entry import Actor  # noqa: E402
+from auditreg.proofs.entry import Actor  # noqa: E402
 
 
 def main(writer: int, count: int, start_at: float) -> None:

@@ -6,9 +6,9 @@ import pytest
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
-from auditreg.ledger import merkle
 from auditreg.ledger.keys import load_keyring
-from auditreg.ledger.note import open_checkpoint
+from auditreg.proofs import merkle
+from auditreg.proofs.note import open_checkpoint
 from auditreg.registry import services
 from auditreg.registry.domain import Scope
 from tests.conftest import append_many

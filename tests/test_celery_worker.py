@@ -46,7 +46,7 @@ def manage(env: dict[str, str], *args: str) -> str:
 APPEND_21 = """
 from django.db import transaction
 from auditreg.ledger import services
-from auditreg.ledger.entry import Actor
+from auditreg.proofs.entry import Actor
 trainer = Actor("service:trainer", "Nightly training pipeline")
 with transaction.atomic():
     for n in range(21):

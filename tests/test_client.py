@@ -17,9 +17,9 @@ from django.core.management import call_command
 from auditreg.client import ApiError, Client, directory_digest, file_digest
 from auditreg.client.cli import main
 from auditreg.client.http import idempotency_key
-from auditreg.ledger import merkle
 from auditreg.ledger.integrity import export_ledger
 from auditreg.ledger.models import Entry
+from auditreg.proofs import merkle
 from auditreg.registry import services
 from auditreg.registry.domain import Scope, Stage
 from tests.conftest import append_many, lift_append_only, raw
@@ -224,7 +224,7 @@ def test_verify_catches_a_rewritten_entry_whose_hash_was_rewritten_too(
 
 
 def test_verify_refuses_a_checkpoint_signed_by_another_key(live_server, token, capsys):
-    from auditreg.ledger.note import SignerKey
+    from auditreg.proofs.note import SignerKey
 
     append_many(3)
     signed_checkpoint()

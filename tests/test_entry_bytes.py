@@ -7,7 +7,7 @@ import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from auditreg.ledger.entry import Actor, entry_bytes, format_time
+from auditreg.proofs.entry import Actor, entry_bytes, format_time
 
 json_values = st.recursive(
     st.none()

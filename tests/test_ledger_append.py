@@ -6,10 +6,11 @@ import pytest
 from django.db import transaction
 
 from auditreg.errors import DomainError
-from auditreg.ledger import merkle, services
-from auditreg.ledger.entry import Actor
+from auditreg.ledger import services
 from auditreg.ledger.models import Entry
-from auditreg.ledger.verify import GENESIS_PREV
+from auditreg.proofs import merkle
+from auditreg.proofs.entry import Actor
+from auditreg.proofs.export import GENESIS_PREV
 from tests.conftest import DANA, append_many
 
 pytestmark = pytest.mark.django_db

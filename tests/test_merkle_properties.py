@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from auditreg.ledger.merkle import (
+from auditreg.proofs.merkle import (
     consistency_proof,
     inclusion_proof,
     leaf_hash,
@@ -21,7 +21,7 @@ from auditreg.ledger.merkle import (
     verify_consistency,
     verify_inclusion,
 )
-from auditreg.ledger.subtrees import (
+from auditreg.proofs.subtrees import (
     Frontier,
     aligned_subtrees,
     completed_levels,

@@ -11,7 +11,7 @@ RFC 9162 define the same tree and proofs for SHA-256.
 
 import pytest
 
-from auditreg.ledger.merkle import (
+from auditreg.proofs.merkle import (
     consistency_proof,
     inclusion_proof,
     leaf_hash,
@@ -20,7 +20,7 @@ from auditreg.ledger.merkle import (
     verify_consistency,
     verify_inclusion,
 )
-from auditreg.ledger.subtrees import Frontier
+from auditreg.proofs.subtrees import Frontier
 
 LEAF_INPUTS = [
     bytes.fromhex(h)

@@ -1,4 +1,4 @@
-"""Tests for auditreg.ledger.note (C2SP signed notes and tlog checkpoints).
+"""Tests for auditreg.proofs.note (C2SP signed notes and tlog checkpoints).
 
 Known-answer vectors come from:
 
@@ -18,7 +18,7 @@ import hashlib
 
 import pytest
 
-from auditreg.ledger.note import (
+from auditreg.proofs.note import (
     MAX_SIGNATURES,
     Checkpoint,
     NoteError,

@@ -1,5 +1,6 @@
-"""`python -m auditreg.ledger.verify` runs where nothing but the standard library and
-`cryptography` is installed: no Django, no database driver, no rfc8785."""
+"""`python -m auditreg.ledger.verify` (whose code is `auditreg.proofs.export`) runs where
+nothing but the standard library and `cryptography` is installed: no Django, no database
+driver, no rfc8785."""
 
 import importlib.util
 import io
@@ -20,10 +21,12 @@ ROOT = Path(__file__).resolve().parent.parent
 VERIFIER_FILES = [
     "auditreg/__init__.py",
     "auditreg/ledger/__init__.py",
-    "auditreg/ledger/merkle.py",
-    "auditreg/ledger/subtrees.py",
-    "auditreg/ledger/note.py",
     "auditreg/ledger/verify.py",
+    "auditreg/proofs/__init__.py",
+    "auditreg/proofs/merkle.py",
+    "auditreg/proofs/subtrees.py",
+    "auditreg/proofs/note.py",
+    "auditreg/proofs/export.py",
 ]
 
 
@@ -37,7 +40,7 @@ def package_dir(name: str) -> Path:
 @pytest.fixture(scope="module")
 def bare_python(tmp_path_factory) -> Path:
     """A virtual environment holding only cryptography (and the cffi it loads) plus the
-    verifier's own six files: what a third-party auditor would install."""
+    verifier's own files: what a third-party auditor would install."""
     home = tmp_path_factory.mktemp("bare")
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(home / "venv")], check=True)
     site = next((home / "venv" / "lib").glob("python3*/site-packages"))
@@ -94,7 +97,7 @@ def test_pinned_key_is_used_instead_of_the_files_own(bare_python, export, keys_d
         [
             sys.executable,
             "-c",
-            "from auditreg.ledger.note import SignerKey; "
+            "from auditreg.proofs.note import SignerKey; "
             "print(SignerKey.generate('auditreg.test/ledger').verifier().encode())",
         ],
         capture_output=True,

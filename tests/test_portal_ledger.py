@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from auditreg.ledger import services
 from auditreg.ledger.integrity import export_ledger
 from auditreg.ledger.models import Entry
-from auditreg.ledger.verify import LedgerBroken, verify_export
+from auditreg.proofs.export import LedgerBroken, verify_export
 from portal.ledger import PAGE_SIZE
 from tests.conftest import DANA, VIC, append_many, lift_append_only, raw
 from tests.test_portal import sign_in

@@ -8,7 +8,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from auditreg.ledger import services as ledger
-from auditreg.ledger.entry import Actor
+from auditreg.proofs.entry import Actor
 from auditreg.registry import replay
 from auditreg.registry.models import ModelVersion, Signature
 from auditreg.registry.replay import KEYS, TABLES

@@ -5,8 +5,8 @@ import pytest
 
 from auditreg.errors import DomainError
 from auditreg.ledger import services as ledger
-from auditreg.ledger.entry import Actor
 from auditreg.ledger.models import Entry
+from auditreg.proofs.entry import Actor
 from auditreg.registry import replay, services
 from auditreg.registry.domain import Meaning, Role, Stage, sha256_of
 from auditreg.registry.models import Signature, SigningFailure

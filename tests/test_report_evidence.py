@@ -8,8 +8,8 @@ import pytest
 
 from auditreg.errors import DomainError
 from auditreg.ledger.keys import load_keyring
-from auditreg.ledger.note import SignerKey
-from reports.bundle import encode, verify_bundle
+from auditreg.proofs.evidence import encode, verify_bundle
+from auditreg.proofs.note import SignerKey
 from reports.evidence import build_bundle, checkpoint_covering
 from tests.conftest import append_many
 
@@ -67,7 +67,7 @@ def _edit_payload(bundle):
 
 
 def _edit_payload_and_hash(bundle):
-    from auditreg.ledger import merkle
+    from auditreg.proofs import merkle
 
     _edit_payload(bundle)
     item = _entry(bundle, 3)
@@ -104,7 +104,7 @@ def _other_checkpoint_root(bundle):
 
 
 def _resign_with_another_key(bundle):
-    from auditreg.ledger.note import Checkpoint, open_note, sign_checkpoint
+    from auditreg.proofs.note import Checkpoint, open_note, sign_checkpoint
 
     text, _ = open_note(bundle["checkpoint"], load_keyring())
     other = SignerKey.generate(load_keyring()[0].name)

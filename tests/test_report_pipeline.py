@@ -13,9 +13,9 @@ from django.utils import timezone
 from auditreg.errors import DomainError
 from auditreg.ledger.keys import load_keyring
 from auditreg.ledger.models import Entry
+from auditreg.proofs.pdf import verify_pdf
 from reports import services
 from reports.models import ReportRequest, ReportStatus
-from reports.pdfverify import verify_pdf
 from tests.factories import approve, authorize, deploy, make_model, make_use_case, make_version
 
 

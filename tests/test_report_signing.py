@@ -42,12 +42,12 @@ from pyhanko_certvalidator import ValidationContext
 from auditreg.client.cli import main as auditreg
 from auditreg.ledger import services as ledger
 from auditreg.ledger.keys import load_keyring
+from auditreg.proofs.evidence import ATTACHMENT_NAME, encode
+from auditreg.proofs.pdf import attachment, verify_pdf
 from auditreg.registry import services
 from auditreg.registry.domain import Scope
-from reports.bundle import ATTACHMENT_NAME, encode
 from reports.certs import DOCUMENT_SIGNING, read_certificates
 from reports.evidence import build_bundle, checkpoint_covering
-from reports.pdfverify import attachment, verify_pdf
 from reports.render import html_to_pdf
 from reports.signing import FIELD_NAME, load_signer, sign_pdf
 from tests.conftest import append_many

@@ -22,7 +22,7 @@ pytestmark = [
 HISTORY = """
 from django.db import transaction
 from auditreg.ledger import services
-from auditreg.ledger.entry import Actor
+from auditreg.proofs.entry import Actor
 trainer = Actor("service:trainer", "Nightly training pipeline")
 with transaction.atomic():
     for n in range(400):

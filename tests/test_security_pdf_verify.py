@@ -18,11 +18,11 @@ from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 
 from auditreg.ledger.keys import load_keyring
+from auditreg.proofs.evidence import ATTACHMENT_NAME
+from auditreg.proofs.pdf import verify_pdf
 from portal import report_pages
 from reports import services
-from reports.bundle import ATTACHMENT_NAME
 from reports.certs import trust_roots
-from reports.pdfverify import verify_pdf
 from tests.factories import approve, make_model, make_version
 from tests.test_portal import sign_in
 

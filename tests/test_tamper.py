@@ -10,13 +10,14 @@ import pytest
 import rfc8785
 from django.core.management import CommandError, call_command
 
-from auditreg.ledger import merkle, services
+from auditreg.ledger import services
 from auditreg.ledger.integrity import export_ledger, verify_database
 from auditreg.ledger.models import Checkpoint, Entry
-from auditreg.ledger.note import Checkpoint as CheckpointNote
-from auditreg.ledger.note import SignerKey, sign_checkpoint
-from auditreg.ledger.subtrees import Frontier
-from auditreg.ledger.verify import LedgerBroken, verify_export
+from auditreg.proofs import merkle
+from auditreg.proofs.export import LedgerBroken, verify_export
+from auditreg.proofs.note import Checkpoint as CheckpointNote
+from auditreg.proofs.note import SignerKey, sign_checkpoint
+from auditreg.proofs.subtrees import Frontier
 from tests.conftest import lift_append_only, raw
 
 pytestmark = pytest.mark.django_db

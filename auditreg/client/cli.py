@@ -19,9 +19,9 @@ from typing import Any
 
 from auditreg.client.client import Client
 from auditreg.client.http import Answer, ApiError
-from auditreg.client.online import verify_online
-from auditreg.ledger import verify as offline
-from auditreg.ledger.note import NoteError, VerifierKey
+from auditreg.client.online import ClientLedger, verify_online
+from auditreg.proofs import export as offline
+from auditreg.proofs.note import NoteError, VerifierKey
 
 MANIFEST_EXAMPLE = """\
 A manifest is a JSON object; every key is optional:
@@ -249,7 +249,7 @@ def _verify_export(path: Path, keys: list[str], args: argparse.Namespace) -> int
 
 def _verify_report(path: Path, keys: list[str], args: argparse.Namespace) -> int:
     try:
-        from reports import pdfverify  # needs pyHanko
+        from auditreg.proofs import pdf as pdfverify  # needs pyHanko
     except ImportError as exc:
         raise Unusable(
             f"verifying a PDF report needs pyHanko (pip install pyHanko): {exc}"
@@ -265,7 +265,7 @@ def _verify_report(path: Path, keys: list[str], args: argparse.Namespace) -> int
         _read(path),
         trust_roots=roots or None,
         keys=[_parse_key(text) for text in keys] or None,
-        ledger=pdfverify.ClientLedger(_client(args)) if online else None,
+        ledger=ClientLedger(_client(args)) if online else None,
     )
     if verdict.ok:
         print(verdict.summary())

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from auditreg.client.client import Client
-from auditreg.ledger import merkle
-from auditreg.ledger.note import Checkpoint, NoteError, VerifierKey, open_note
-from auditreg.ledger.verify import ChainVerifier, LedgerBroken, claimed_checkpoint
+from auditreg.proofs import merkle
+from auditreg.proofs.export import ChainVerifier, LedgerBroken, claimed_checkpoint
+from auditreg.proofs.note import Checkpoint, NoteError, VerifierKey, open_note
 
 
 @dataclass
@@ -189,3 +189,22 @@ def _hashes(nodes: object) -> list[bytes] | None:
         return [bytes.fromhex(node) for node in nodes]
     except ValueError:
         return None
+
+
+@dataclass
+class ClientLedger:
+    """A ledger reached over its REST API: nothing it says is trusted unless it verifies."""
+
+    client: Client
+
+    def latest_note(self) -> str:
+        note = self.client.latest_checkpoint().get("note")
+        if not isinstance(note, str):
+            raise ValueError("the server sent no signed checkpoint")
+        return note
+
+    def consistency_proof(self, first: int, second: int) -> list[bytes]:
+        proof = self.client.consistency_proof(first, second).get("proof")
+        if not isinstance(proof, list) or not all(isinstance(node, str) for node in proof):
+            raise ValueError("the server sent a malformed consistency proof")
+        return [bytes.fromhex(node) for node in proof]

@@ -13,10 +13,10 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from auditreg.ledger.entry import as_utc, format_time
 from auditreg.ledger.keys import load_keyring
 from auditreg.ledger.models import Checkpoint
-from auditreg.ledger.verify import (
+from auditreg.proofs.entry import as_utc, format_time
+from auditreg.proofs.export import (
     EXPORT_FORMAT,
     EXPORT_VERSION,
     ChainVerifier,

@@ -17,7 +17,7 @@ from pathlib import Path
 from django.conf import settings
 
 from auditreg.errors import DomainError
-from auditreg.ledger.note import NoteError, SignerKey, VerifierKey
+from auditreg.proofs.note import NoteError, SignerKey, VerifierKey
 
 SIGNER_FILE = "ledger.key"
 

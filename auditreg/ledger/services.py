@@ -15,13 +15,13 @@ from django.db.backends.utils import CursorWrapper
 from django.utils import timezone
 
 from auditreg.errors import DomainError
-from auditreg.ledger import merkle, subtrees
-from auditreg.ledger.entry import Actor, as_utc, draft
 from auditreg.ledger.keys import load_signer
 from auditreg.ledger.models import Checkpoint, Entry
-from auditreg.ledger.note import Checkpoint as CheckpointNote
-from auditreg.ledger.note import sign_checkpoint
-from auditreg.ledger.verify import GENESIS_PREV
+from auditreg.proofs import merkle, subtrees
+from auditreg.proofs.entry import Actor, as_utc, draft
+from auditreg.proofs.export import GENESIS_PREV
+from auditreg.proofs.note import Checkpoint as CheckpointNote
+from auditreg.proofs.note import sign_checkpoint
 
 # pg_advisory_xact_lock key shared by every writer of the chain ("audi" in ASCII).
 APPEND_LOCK_KEY = 0x61756469

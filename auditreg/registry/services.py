@@ -24,8 +24,8 @@ from django.utils import timezone
 
 from auditreg.errors import DomainError
 from auditreg.ledger import services as ledger
-from auditreg.ledger.entry import Actor, format_time
 from auditreg.ledger.models import Entry
+from auditreg.proofs.entry import Actor, format_time
 from auditreg.registry import lockout
 from auditreg.registry.domain import (
     DEPLOYED,

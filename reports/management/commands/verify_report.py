@@ -7,9 +7,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from auditreg.errors import DomainError
 from auditreg.ledger import services as ledger
 from auditreg.ledger.keys import load_keyring
-from auditreg.ledger.note import NoteError, VerifierKey
+from auditreg.proofs.note import NoteError, VerifierKey
+from auditreg.proofs.pdf import verify_pdf
 from reports.certs import read_certificates, trust_roots
-from reports.pdfverify import verify_pdf
 
 
 class DatabaseLedger:

@@ -9,7 +9,7 @@ from auditreg.ledger.integrity import export_ledger
 class Command(BaseCommand):
     help = (
         "Write the ledger's entries, signed checkpoints and public keys to a JSON Lines file "
-        "that `python -m auditreg.ledger.verify FILE` verifies offline."
+        "that `python -m auditreg.proofs.export FILE` verifies offline."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:

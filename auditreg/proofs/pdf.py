@@ -6,9 +6,10 @@
    data (a document security store, document timestamps): any other incremental update
    could change what a reader shows without touching the signed bytes.
 3. The evidence bundle `auditreg-evidence.json` is read from the revision the signature
-   covers, and must be the one a reader sees now; `reports.bundle.verify_bundle` checks
+   covers, and must be the one a reader sees now; `auditreg.proofs.evidence.verify_bundle` checks
    the checkpoint's signature and every entry's inclusion proof.
-4. Given a ledger (`ClientLedger`, or the database's in `manage.py verify_report`), its
+4. Given a ledger (`auditreg.client.online.ClientLedger`, or the database's in
+   `manage.py verify_report`), its
    latest signed checkpoint must extend the report's: an RFC 9162 consistency proof.
 
 No Django: the `auditreg` client runs this. Every failure is a line of `Verdict.problems`.
@@ -47,10 +48,9 @@ from pyhanko.sign.validation import (
 )
 from pyhanko_certvalidator import ValidationContext
 
-from auditreg.client.client import Client
-from auditreg.ledger import merkle
-from auditreg.ledger.note import Checkpoint, NoteError, VerifierKey, open_checkpoint
-from reports.bundle import ATTACHMENT_NAME, BundleResult, verify_bundle
+from auditreg.proofs import merkle
+from auditreg.proofs.evidence import ATTACHMENT_NAME, BundleResult, verify_bundle
+from auditreg.proofs.note import Checkpoint, NoteError, VerifierKey, open_checkpoint
 
 # What a reader shows as the document's identity. pyHanko lets the Info dictionary and the
 # XMP packet change after signing (it updates the producer and dates itself when it adds a
@@ -79,25 +79,6 @@ class Ledger(Protocol):
     def latest_note(self) -> str: ...
 
     def consistency_proof(self, first: int, second: int) -> list[bytes]: ...
-
-
-@dataclass
-class ClientLedger:
-    """A ledger reached over its REST API: nothing it says is trusted unless it verifies."""
-
-    client: Client
-
-    def latest_note(self) -> str:
-        note = self.client.latest_checkpoint().get("note")
-        if not isinstance(note, str):
-            raise ValueError("the server sent no signed checkpoint")
-        return note
-
-    def consistency_proof(self, first: int, second: int) -> list[bytes]:
-        proof = self.client.consistency_proof(first, second).get("proof")
-        if not isinstance(proof, list) or not all(isinstance(node, str) for node in proof):
-            raise ValueError("the server sent a malformed consistency proof")
-        return [bytes.fromhex(node) for node in proof]
 
 
 @dataclass

@@ -27,8 +27,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from auditreg.ledger import merkle
-from auditreg.ledger.note import Checkpoint, NoteError, VerifierKey, open_checkpoint
+from auditreg.proofs import merkle
+from auditreg.proofs.note import Checkpoint, NoteError, VerifierKey, open_checkpoint
 
 FORMAT = "auditreg-evidence"
 VERSION = 1

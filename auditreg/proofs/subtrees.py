@@ -15,13 +15,13 @@ Storage layout this module is built for, for the entry row n (the leaf at index 
 The subtree (level L ≥ 1, index i), which covers leaves [i * 2**L, (i + 1) * 2**L), is then in
 row `completing_leaf(L, i)` at byte offset (L - 1) * 32.
 
-Range arithmetic here is pure. The hashing primitives live in `auditreg.ledger.merkle`; the
+Range arithmetic here is pure. The hashing primitives live in `auditreg.proofs.merkle`; the
 two modules import each other as modules and look names up only when called.
 """
 
 from collections.abc import Sequence
 
-from auditreg.ledger import merkle
+from auditreg.proofs import merkle
 
 _HASH_SIZE = 32
 
@@ -112,7 +112,7 @@ def fold_right(hashes: Sequence[bytes]) -> bytes:
 
     Combines the hashes of `aligned_subtrees(start, end)` into MTH(D[start:end]), RFC 9162
     §2.1.1. Raises ValueError for an empty sequence: it has no MTH here (the empty tree's
-    root is a special case of §2.1.1, see `auditreg.ledger.merkle.root_hash`).
+    root is a special case of §2.1.1, see `auditreg.proofs.merkle.root_hash`).
     """
     if not hashes:
         raise ValueError("cannot fold an empty list of hashes")

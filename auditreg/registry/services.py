@@ -23,6 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from auditreg.errors import DomainError
+from auditreg.facts.kinds import Kind
 from auditreg.ledger import services as ledger
 from auditreg.ledger.models import Entry
 from auditreg.proofs.entry import Actor, format_time
@@ -117,11 +118,16 @@ DEFAULT_POLICIES: dict[RiskTier, dict[str, Any]] = {
 }
 
 
+KINDS = frozenset(Kind)
+
+
 def write_fact(*, kind: str, subject: str, payload: dict[str, Any], by: Principal) -> Entry:
     """Append one fact to the ledger and apply it to the registry's tables.
 
     The projection reads the entry's own bytes, exactly as replay will.
     """
+    if kind not in KINDS:
+        raise DomainError(f"{kind!r} is not a kind of fact auditreg records (facts.kinds.Kind)")
     entry = ledger.append(
         kind=kind, subject=subject, payload=payload, actor=Actor(by.actor_id, by.printed_name)
     )

@@ -1,0 +1,1 @@
+"""Facts: what the ledger records about the registry, lineage and reports."""

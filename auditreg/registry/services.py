@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.utils import timezone
 
@@ -183,7 +184,6 @@ def organisation_zone() -> ZoneInfo:
 # --- People ------------------------------------------------------------------------------------
 
 
-@transaction.atomic(durable=True)
 def enroll_person(
     *,
     username: str,
@@ -195,6 +195,21 @@ def enroll_person(
     by: Principal,
 ) -> Principal:
     """Enroll a person who can sign with their password. Administrators only."""
+    # Hashing a password takes a deliberate half second: never while holding the ledger.
+    hashed = None if password is None else make_password(_check_new_password(password))
+    return _enroll_person(username, printed_name, roles, hashed, email, time_zone, by)
+
+
+@transaction.atomic(durable=True)
+def _enroll_person(
+    username: str,
+    printed_name: str,
+    roles: Sequence[Role],
+    hashed: str | None,
+    email: str,
+    time_zone: str | None,
+    by: Principal,
+) -> Principal:
     require_role(by, {Role.ADMINISTRATOR}, "enroll people")
     if not isinstance(username, str) or not USERNAME.fullmatch(username):
         raise DomainError(f"username {username!r} is not valid: lower-case letters, digits, ._-")
@@ -204,35 +219,44 @@ def enroll_person(
     user, created = get_user_model().objects.get_or_create(
         username=username, defaults={"email": email}
     )
-    if password is not None:
-        user.set_password(password)
+    if hashed is not None:
+        user.password = hashed
     elif created:
         user.set_unusable_password()
     user.save()
     person = _enroll(f"user:{username}", "person", username, printed_name, zone, roles, by)
-    if password is not None:
+    if hashed is not None:
         _record_password(user, person, "set by an administrator at enrolment", by)
     elif user.has_usable_password():
         _record_password(user, person, "the existing account's password, kept at enrolment", by)
     return person
 
 
-@transaction.atomic(durable=True)
 def set_password(*, person: Principal, password: str, reason: str, by: Principal) -> None:
     """Set a person's password and record that it was set: by whom and why, never the
     password. The person themself, or an administrator (a reset, recorded under the
     administrator's name); the only way a password that signs is set."""
+    hashed = make_password(_check_new_password(password))  # slow: before the transaction
+    _set_password(person, hashed, reason, by)
+
+
+@transaction.atomic(durable=True)
+def _set_password(person: Principal, hashed: str, reason: str, by: Principal) -> None:
     if not person.is_person:
         raise DomainError(f"{person} is not a person and has no password")
     if by.actor_id != person.actor_id:
         require_role(by, {Role.ADMINISTRATOR}, "reset other people's passwords")
     reason = check_text(reason, "reason", limit=200)
-    if not isinstance(password, str) or not password:
-        raise DomainError("the new password is empty")
     user = get_user_model().objects.select_for_update().get(username=person.username)
-    user.set_password(password)
+    user.password = hashed
     user.save(update_fields=["password"])
     _record_password(user, person, reason, by)
+
+
+def _check_new_password(password: object) -> str:
+    if not isinstance(password, str) or not password:
+        raise DomainError("the new password is empty")
+    return password
 
 
 def _record_password(user: Any, person: Principal, reason: str, by: Principal) -> None:

@@ -119,6 +119,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "auditreg.apps.AuditregConfig",
+    "auditreg.facts",
     "auditreg.ledger",
     "auditreg.registry",
     "auditreg.api",
@@ -256,6 +257,10 @@ AUDITREG_SIGNIN_MAX_FAILURES = env_int("AUDITREG_SIGNIN_MAX_FAILURES", 5)
 AUDITREG_SIGNIN_LOCK_MINUTES = env_int("AUDITREG_SIGNIN_LOCK_MINUTES", 15)
 
 # --- The ledger ------------------------------------------------------------------------------
+
+# The projections of the ledger, in the order each fact is applied to them: lineage first, so
+# a version's correction still sees the package it replaces in the registry's tables.
+AUDITREG_PROJECTIONS = ["lineage.projection.PROJECTION", "auditreg.registry.projection.PROJECTION"]
 
 # Where the checkpoint signing key (ledger.key) and the keyring of public keys (*.vkey,
 # retired keys included) are read from. Keys never live in the database.

@@ -63,10 +63,10 @@ class Chain:
         return self.start + self.step * self.seq
 
     def fact(self, kind: str, subject: str, actor: str, payload: dict[str, Any]) -> int:
+        from auditreg.facts.kernel import Fact
+        from auditreg.facts.projections import project_all
         from auditreg.proofs import merkle
         from auditreg.proofs.entry import Actor, draft
-        from auditreg.registry.projection import Fact
-        from auditreg.registry.replay import project_all
 
         seq, moment = self.seq, self.now
         body = draft(
@@ -388,12 +388,12 @@ def generate(models: int, versions: int, entries: int, seed: int) -> None:
     projected registry rows, then the sign-in accounts."""
     from django.db import connection
 
-    from auditreg.registry.projection import MemoryStore
-    from auditreg.registry.replay import KEYS
+    from auditreg.facts.kernel import MemoryStore
+    from auditreg.facts.projections import keys
 
     connection.ensure_connection()
     raw = connection.connection
-    store = MemoryStore(KEYS)
+    store = MemoryStore(keys())
     now = datetime.now(UTC)
     start = now - timedelta(days=3 * 365)
     step = (now - timedelta(hours=1) - start) / entries

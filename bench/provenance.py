@@ -39,7 +39,7 @@ from bench.registry import digest, make_package
 from bench.tables import copy_store
 
 if TYPE_CHECKING:
-    from auditreg.registry.projection import MemoryStore
+    from auditreg.facts.kernel import MemoryStore
 
 Row = tuple[str, str, str, str]
 
@@ -122,10 +122,10 @@ class Graph:
     versions: list[tuple[str, str]] = field(default_factory=list)  # consecutive pairs
 
     def __post_init__(self) -> None:
-        from auditreg.registry.projection import MemoryStore
-        from auditreg.registry.replay import KEYS
+        from auditreg.facts.kernel import MemoryStore
+        from auditreg.facts.projections import keys
 
-        self.store = MemoryStore(KEYS)
+        self.store = MemoryStore(keys())
 
     @property
     def size(self) -> int:
@@ -155,8 +155,8 @@ class Graph:
             day += 1
 
     def fact(self, kind: str, subject: str, payload: dict[str, Any]) -> None:
-        from auditreg.registry.projection import Fact
-        from auditreg.registry.replay import project_all
+        from auditreg.facts.kernel import Fact
+        from auditreg.facts.projections import project_all
 
         self.seq += 1
         self.moment += timedelta(seconds=37)

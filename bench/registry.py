@@ -38,13 +38,13 @@ from bench.ledger import (
 )
 
 if TYPE_CHECKING:
+    from auditreg.facts.replay import Replay
     from auditreg.registry.models import (
         Authorization,
         ModelVersion,
         Principal,
         UseCase,
     )
-    from auditreg.registry.replay import Replay
 
 Row = tuple[str, str, str, str]
 
@@ -280,7 +280,7 @@ def build_row(entries: int, seconds: float) -> Row:
 
 def checker() -> tuple[Callable[[], object], list["Replay"]]:
     """`replay.check()`, keeping each result to confirm it found no difference."""
-    from auditreg.registry import replay
+    from auditreg.facts import replay
 
     results: list[Replay] = []
 
@@ -326,7 +326,7 @@ def parse_entries() -> int:
 
 def replay_only() -> None:
     """`replay.replay()` alone: every entry parsed and projected into memory, no compare."""
-    from auditreg.registry import replay
+    from auditreg.facts import replay
 
     with snapshot():
         replay.replay()

@@ -10,7 +10,8 @@ def copy_store(store: Any) -> None:
     from django.db import connection
     from psycopg.types.json import Jsonb
 
-    from auditreg.registry.replay import TABLES, columns
+    from auditreg.facts.projections import tables
+    from auditreg.facts.replay import columns
 
     connection.ensure_connection()
     raw = connection.connection
@@ -18,7 +19,7 @@ def copy_store(store: Any) -> None:
         for table, rows in store.tables.items():
             if not rows:
                 continue
-            model = TABLES[table]
+            model = tables()[table]
             names = columns(table)
             column = {f.attname: f.column for f in model._meta.concrete_fields}
             quoted = ", ".join(f'"{column[n]}"' for n in names)

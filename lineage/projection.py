@@ -1,4 +1,4 @@
-"""The lineage graph as a function of ledger entries (see `auditreg.registry.projection`).
+"""The lineage graph as a function of ledger entries (see `auditreg.facts.kernel`).
 
 Pure code (no Django). Applied with the registry's projection, entry by entry, by the
 services (live) and by replay (from the ledger alone): the lineage appliers of an entry
@@ -8,7 +8,7 @@ run before the registry's, so a version correction still sees the package it rep
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from auditreg.registry.projection import Fact, ProjectionError, Row, Store
+from auditreg.facts.kernel import Fact, Projection, ProjectionError, Row, Store
 from lineage import openlineage
 from lineage.domain import (
     NodeKind,
@@ -335,3 +335,12 @@ APPLY: dict[str, Callable[[Fact, Store], None]] = {
     "version.corrected": _version_corrected,
     "openlineage.event": _openlineage_event,
 }
+
+
+PROJECTION = Projection(
+    name="lineage",
+    keys=KEYS,
+    tables="lineage.models.TABLES",
+    apply=project,
+    kinds=frozenset(APPLY),
+)

@@ -14,10 +14,11 @@ from typing import Any, ParamSpec, TypeVar
 from django.db import IntegrityError, transaction
 
 from auditreg.errors import Conflict, DomainError
+from auditreg.facts.record import write_fact
 from auditreg.ledger.services import lock_ledger, lock_subject
 from auditreg.registry.domain import Role
 from auditreg.registry.models import Principal
-from auditreg.registry.services import check_snapshots_recorded, require_role, write_fact
+from auditreg.registry.services import check_snapshots_recorded, require_role
 from lineage import openlineage, queries
 from lineage.domain import (
     Relation,

@@ -20,12 +20,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from auditreg.errors import DomainError
+from auditreg.facts.record import write_fact
 from auditreg.ledger import services as ledger
 from auditreg.ledger.models import Entry
 from auditreg.proofs.entry import format_time
 from auditreg.proofs.evidence import ATTACHMENT_NAME, encode
 from auditreg.registry.models import ModelVersion, Principal, UseCase
-from auditreg.registry.services import READERS, SYSTEM, require_role, write_fact
+from auditreg.registry.services import READERS, SYSTEM, require_role
 from reports import content, evidence, render, signing
 from reports.models import ReportKind, ReportRequest, ReportStatus
 

@@ -4,10 +4,10 @@ import pytest
 
 from auditreg.errors import DomainError
 from auditreg.facts.kinds import Kind
+from auditreg.facts.record import write_fact
 from auditreg.ledger.models import Entry
 from auditreg.registry import projection as registry
-from auditreg.registry import services
-from auditreg.registry.replay import TOKEN_KINDS
+from auditreg.registry.tokens import TOKEN_KINDS
 from lineage import projection as lineage
 
 
@@ -15,9 +15,7 @@ from lineage import projection as lineage
 def test_a_kind_outside_the_list_is_refused_and_nothing_is_appended(people):
     before = Entry.objects.count()
     with pytest.raises(DomainError, match="not a kind of fact"):
-        services.write_fact(
-            kind="version.deleted", subject="model:credit-pd/1", payload={}, by=people.ada
-        )
+        write_fact(kind="version.deleted", subject="model:credit-pd/1", payload={}, by=people.ada)
     assert Entry.objects.count() == before
 
 

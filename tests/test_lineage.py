@@ -9,8 +9,9 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from auditreg.errors import Conflict, DomainError
+from auditreg.facts import replay
 from auditreg.ledger.models import Entry
-from auditreg.registry import replay, services
+from auditreg.registry import services
 from lineage import queries
 from lineage import services as lineage
 from lineage.models import Edge, Node

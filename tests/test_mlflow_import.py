@@ -16,8 +16,8 @@ import rfc8785
 from django.core.management import CommandError, call_command
 from mlflow import MlflowClient
 
+from auditreg.facts import replay
 from auditreg.ledger.models import Entry
-from auditreg.registry import replay
 from auditreg.registry.domain import sha256_of
 from auditreg.registry.models import ModelVersion, RegisteredModel
 from lineage import mlflow_import

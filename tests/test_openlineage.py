@@ -31,8 +31,9 @@ from openlineage.client.transport.http import HttpTransport
 from requests import HTTPError
 from rest_framework.test import APIClient
 
+from auditreg.facts import replay
 from auditreg.ledger.models import Entry
-from auditreg.registry import replay, services
+from auditreg.registry import services
 from auditreg.registry.domain import Scope
 from lineage import openlineage
 from lineage.models import Edge, Event, Node

@@ -41,10 +41,11 @@ from hypothesis.stateful import (
 )
 
 from auditreg.errors import DomainError
+from auditreg.facts import replay
 from auditreg.ledger.integrity import verify_database
 from auditreg.ledger.models import Entry
 from auditreg.ledger.services import tree_size
-from auditreg.registry import replay, services
+from auditreg.registry import services
 from auditreg.registry.domain import Meaning, RiskTier, Role, Stage
 from auditreg.registry.models import (
     Authorization,

@@ -7,11 +7,11 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from auditreg.facts import replay
+from auditreg.facts.projections import keys, tables
 from auditreg.ledger import services as ledger
 from auditreg.proofs.entry import Actor
-from auditreg.registry import replay
 from auditreg.registry.models import ModelVersion, Signature
-from auditreg.registry.replay import KEYS, TABLES
 from tests.conftest import raw
 from tests.factories import approve, authorize, deploy, make_model, make_use_case, make_version
 
@@ -41,10 +41,10 @@ def test_replay_check_passes_on_a_real_history(history, capsys):
 
 
 def test_replay_rebuilds_every_table_exactly(history):
-    live = {table: _rows(table) for table in KEYS}
+    live = {table: _rows(table) for table in keys()}
     assert all(live[table] for table in ("principal", "version", "signature", "authorization"))
     replay.rebuild()
-    assert {table: _rows(table) for table in KEYS} == live
+    assert {table: _rows(table) for table in keys()} == live
 
 
 def test_a_projection_row_changed_behind_the_ledgers_back_is_reported(history):
@@ -135,7 +135,7 @@ def test_as_of_a_date_means_the_end_of_that_day(history, capsys):
 
 def _rows(table: str) -> list[tuple[object, ...]]:
     names = replay.columns(table)
-    return sorted(TABLES[table]._default_manager.values_list(*names), key=repr)
+    return sorted(tables()[table]._default_manager.values_list(*names), key=repr)
 
 
 def test_replay_ledger_checks_by_default_and_rewrites_only_when_confirmed(history):

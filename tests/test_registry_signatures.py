@@ -4,10 +4,11 @@ each test tries to get a signature counted that must not count."""
 import pytest
 
 from auditreg.errors import DomainError
+from auditreg.facts import replay
 from auditreg.ledger import services as ledger
 from auditreg.ledger.models import Entry
 from auditreg.proofs.entry import Actor
-from auditreg.registry import replay, services
+from auditreg.registry import services
 from auditreg.registry.domain import Meaning, Role, Stage, sha256_of
 from auditreg.registry.models import Signature, SigningFailure
 from tests.factories import (

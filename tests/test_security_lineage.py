@@ -19,8 +19,10 @@ from openlineage.client.serde import Serde
 from rest_framework.test import APIClient
 
 from auditreg.errors import DomainError
+from auditreg.facts import replay
+from auditreg.facts.record import write_fact
 from auditreg.ledger.models import Entry
-from auditreg.registry import replay, services
+from auditreg.registry import services
 from auditreg.registry.domain import Scope
 from lineage import services as lineage
 from lineage.domain import check_run
@@ -348,9 +350,7 @@ def test_a_ledger_that_already_extends_a_finished_run_replays_as_it_was_recorded
     old = {"id": "old", "status": "completed", "inputs": [first]}
     assert post(api, "runs", old).status_code == 201
     old_entry = check_run({"id": "old", "status": "completed", "inputs": [added]})
-    services.write_fact(
-        kind="run.recorded", subject="run:old", payload=old_entry, by=people.trainer
-    )
+    write_fact(kind="run.recorded", subject="run:old", payload=old_entry, by=people.trainer)
 
     assert Node.objects.get(subject="run:old").facts["inputs"] == [first, added]
     assert replay.check().clean

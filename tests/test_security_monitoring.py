@@ -18,6 +18,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from auditreg.errors import DomainError
+from auditreg.facts.record import write_fact
 from auditreg.ledger.models import Entry
 from auditreg.registry import services
 from auditreg.registry.domain import Scope
@@ -175,7 +176,7 @@ def poison(version: ModelVersion, by: Principal) -> None:
     day = version.registered_at.date()
     for n, value in enumerate([*ROUND_TOGETHER, OVERFLOWS]):
         window = (day - timedelta(days=n)).isoformat()
-        services.write_fact(
+        write_fact(
             kind="monitoring.recorded",
             subject=version.subject,
             payload={

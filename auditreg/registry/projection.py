@@ -10,14 +10,12 @@ subjects, ledger seqs), so replay never needs the database's surrogate ids.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Protocol
 
+from auditreg.facts.kernel import Fact, Key, MemoryStore, Projection, ProjectionError, Row, Store
 from auditreg.registry.domain import AuthorizationStatus, Stage, binding_holds
 
-Row = dict[str, Any]
-Key = dict[str, Any]
+__all__ = ["APPLY", "KEYS", "Fact", "Key", "MemoryStore", "ProjectionError", "Row", "Store"]
 
 # Each table's natural key, in dependency order (a table refers only to those above it).
 KEYS: dict[str, tuple[str, ...]] = {
@@ -35,79 +33,6 @@ KEYS: dict[str, tuple[str, ...]] = {
     "monitoring": ("seq",),
     "review_period": ("seq",),
 }
-
-
-class ProjectionError(Exception):
-    """An entry that cannot apply to the state before it (the ledger holds a fact that the
-    services would never have written)."""
-
-    def __init__(self, seq: int, reason: str) -> None:
-        super().__init__(f"entry {seq}: {reason}")
-        self.seq = seq
-        self.reason = reason
-
-
-@dataclass(frozen=True)
-class Fact:
-    """A ledger entry as the projection sees it."""
-
-    seq: int
-    time: datetime
-    kind: str
-    subject: str
-    actor: str
-    payload: dict[str, Any]
-
-    @classmethod
-    def from_document(cls, document: dict[str, Any]) -> "Fact":
-        return cls(
-            seq=document["seq"],
-            time=datetime.fromisoformat(document["time"]),
-            kind=document["kind"],
-            subject=document["subject"],
-            actor=document["actor"]["id"],
-            payload=document["payload"],
-        )
-
-
-class Store(Protocol):
-    def get(self, table: str, key: Key) -> Row | None: ...
-    def insert(self, table: str, row: Row) -> None: ...
-    def update(self, table: str, key: Key, changes: Row) -> None: ...
-    def delete(self, table: str, key: Key) -> None: ...
-    def add(self, table: str, rows: list[Row]) -> None:
-        """Insert the rows whose keys are not in the table yet; leave the others."""
-
-
-class MemoryStore:
-    """Projected tables as dicts, for replay. `keys`: each table's natural key."""
-
-    def __init__(self, keys: dict[str, tuple[str, ...]] = KEYS) -> None:
-        self.keys = keys
-        self.tables: dict[str, dict[tuple[Any, ...], Row]] = {table: {} for table in keys}
-
-    def key_of(self, table: str, row: Row) -> tuple[Any, ...]:
-        return tuple(row[column] for column in self.keys[table])
-
-    def get(self, table: str, key: Key) -> Row | None:
-        return self.tables[table].get(self.key_of(table, key))
-
-    def insert(self, table: str, row: Row) -> None:
-        rows = self.tables[table]
-        key = self.key_of(table, row)
-        if key in rows:
-            raise KeyError(f"{table} {key} already exists")
-        rows[key] = dict(row)
-
-    def update(self, table: str, key: Key, changes: Row) -> None:
-        self.tables[table][self.key_of(table, key)].update(changes)
-
-    def delete(self, table: str, key: Key) -> None:
-        del self.tables[table][self.key_of(table, key)]
-
-    def add(self, table: str, rows: list[Row]) -> None:
-        for row in rows:
-            self.tables[table].setdefault(self.key_of(table, row), dict(row))
 
 
 def project(fact: Fact, store: Store) -> list[str]:
@@ -525,3 +450,13 @@ APPLY: dict[str, Callable[[Fact, Store], list[str] | None]] = {
     "monitoring.recorded": _monitoring_recorded,
     "review.cleared": _review_cleared,
 }
+
+
+PROJECTION = Projection(
+    name="registry",
+    keys=KEYS,
+    tables="auditreg.registry.models.TABLES",
+    apply=project,
+    kinds=frozenset(APPLY),
+    extra_check="auditreg.registry.tokens.compare_tokens",
+)

@@ -24,10 +24,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from auditreg.errors import DomainError
-from auditreg.facts.kinds import Kind
+from auditreg.facts.record import write_fact
 from auditreg.ledger import services as ledger
 from auditreg.ledger.models import Entry
-from auditreg.proofs.entry import Actor, format_time
+from auditreg.proofs.entry import format_time
 from auditreg.registry import lockout
 from auditreg.registry.domain import (
     DEPLOYED,
@@ -71,8 +71,6 @@ from auditreg.registry.models import (
     Threshold,
     UseCase,
 )
-from auditreg.registry.projection import Fact
-from auditreg.registry.replay import DbStore, project_all
 from lineage.domain import is_snapshot_subject
 from lineage.models import Node
 
@@ -117,25 +115,6 @@ DEFAULT_POLICIES: dict[RiskTier, dict[str, Any]] = {
         "review_months": 24,
     },
 }
-
-
-KINDS = frozenset(Kind)
-
-
-def write_fact(*, kind: str, subject: str, payload: dict[str, Any], by: Principal) -> Entry:
-    """Append one fact to the ledger and apply it to the registry's tables.
-
-    The projection reads the entry's own bytes, exactly as replay will.
-    """
-    if kind not in KINDS:
-        raise DomainError(f"{kind!r} is not a kind of fact auditreg records (facts.kinds.Kind)")
-    entry = ledger.append(
-        kind=kind, subject=subject, payload=payload, actor=Actor(by.actor_id, by.printed_name)
-    )
-    anomalies = project_all(Fact.from_document(entry.document), DbStore())
-    if anomalies:  # the services check every rule first: this is a programming error
-        raise RuntimeError("; ".join(anomalies))
-    return entry
 
 
 def check_snapshots_recorded(subjects: list[str], digests: dict[str, str] | None = None) -> None:

@@ -4,8 +4,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from auditreg.registry import replay
-from auditreg.registry.projection import ProjectionError
+from auditreg.facts import replay
+from auditreg.facts.kernel import ProjectionError
 
 
 class Command(BaseCommand):

@@ -231,7 +231,7 @@ class Generator:
             self.release(index, subject)
 
     def register(self, index: int, number: int) -> str:
-        from auditreg.registry.domain import sha256_of
+        from auditreg.proofs.checks import sha256_of
         from bench.registry import make_package
 
         slug = self.slug(index)
@@ -248,7 +248,8 @@ class Generator:
         return subject
 
     def sign(self, subject: str, person: Person, meaning: str, stage: str, facts: str) -> None:
-        from auditreg.registry.domain import sha256_of, signed_content
+        from auditreg.proofs.checks import sha256_of
+        from auditreg.registry.domain import signed_content
 
         content = signed_content(
             record=subject, facts=facts, decision={"meaning": meaning, "role": person.role}
@@ -308,7 +309,7 @@ class Generator:
         self.production[index] = subject
 
     def propose(self, index: int, subject: str, *, activate: bool) -> None:
-        from auditreg.registry.domain import sha256_of
+        from auditreg.proofs.checks import sha256_of
 
         use_case = f"{self.slug(index)}-use"
         number = self.auth_numbers.get(index, 0) + 1

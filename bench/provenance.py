@@ -249,7 +249,8 @@ class Graph:
 
     def model(self, index: int) -> None:
         """A model with ten versions, each trained on its own pipeline's last snapshot."""
-        from auditreg.registry.domain import check_package, sha256_of
+        from auditreg.proofs.checks import sha256_of
+        from auditreg.registry.domain import check_package
 
         slug = f"model-{index:04d}"
         self.fact(

@@ -14,16 +14,16 @@ from typing import Any
 import rfc8785
 
 from auditreg.errors import Conflict, DomainError
-from auditreg.registry.domain import (
+from auditreg.proofs.checks import (
     COMMIT,
-    _actors,
-    _bool,
-    _digest,
-    _list,
-    _object,
-    _string_map,
+    check_actors,
+    check_bool,
     check_choice,
     check_decimal,
+    check_digest,
+    check_list,
+    check_object,
+    check_string_map,
     check_text,
     sha256_of,
 )
@@ -152,7 +152,7 @@ def check_snapshot(
     snapshot = {
         "dataset": check_name(dataset, "the dataset name"),
         "label": label,
-        "digest": _digest(digest, "digest"),
+        "digest": check_digest(digest, "digest"),
         "uri": check_text(uri, "uri", required=False, limit=1000),
         "rows": rows,
         "schema": _check_schema(schema),
@@ -165,13 +165,13 @@ def check_snapshot(
 def _check_schema(schema: object) -> dict[str, Any] | None:
     if schema is None:
         return None
-    value = _object(schema, "schema")
-    fields = _list(value.get("fields", []), "schema.fields")
+    value = check_object(schema, "schema")
+    fields = check_list(value.get("fields", []), "schema.fields")
     if len(fields) > MAX_ITEMS:
         raise DomainError(f"schema.fields holds more than {MAX_ITEMS} fields")
     checked = []
     for item in fields:
-        field = _object(item, "schema.fields[]", required=True)
+        field = check_object(item, "schema.fields[]", required=True)
         checked.append(
             {
                 "name": check_text(field.get("name"), "schema.fields[].name", limit=300),
@@ -183,14 +183,14 @@ def _check_schema(schema: object) -> dict[str, Any] | None:
     return {
         "fields": checked,
         # Without a digest of its own, the schema's digest is that of its fields (RFC 8785).
-        "digest": _digest(digest, "schema.digest") if digest else sha256_of(checked),
+        "digest": check_digest(digest, "schema.digest") if digest else sha256_of(checked),
     }
 
 
 def _check_range(time_range: object) -> dict[str, str] | None:
     if time_range is None:
         return None
-    value = _object(time_range, "time_range")
+    value = check_object(time_range, "time_range")
     start = check_time(value.get("start"), "time_range.start")
     end = check_time(value.get("end"), "time_range.end")
     if datetime.fromisoformat(end) < datetime.fromisoformat(start):
@@ -249,14 +249,14 @@ def check_run(facts: object) -> dict[str, Any]:
         "parameters": _parameters(facts.get("parameters")),
         "metrics": {
             check_text(name, "metric name", limit=100): check_decimal(value, f"metric {name!r}")
-            for name, value in _object(facts.get("metrics"), "metrics").items()
+            for name, value in check_object(facts.get("metrics"), "metrics").items()
         },
         "inputs": _subjects(facts.get("inputs", []), "inputs"),
         "outputs": _subjects(facts.get("outputs", []), "outputs"),
         "code": _code(facts.get("code")),
         "environment": _environment(facts.get("environment")),
         "artifacts": _artifacts(facts.get("artifacts", [])),
-        "authors": _actors(facts.get("authors", []), "authors"),
+        "authors": check_actors(facts.get("authors", []), "authors"),
     }
     started, ended = report["started_at"], report["ended_at"]
     if started and ended and datetime.fromisoformat(ended) < datetime.fromisoformat(started):
@@ -272,7 +272,7 @@ def _optional_time(value: object, what: str) -> str | None:
 
 
 def _parameters(value: object) -> dict[str, str | int | bool]:
-    parameters = _object(value, "parameters")
+    parameters = check_object(value, "parameters")
     if len(parameters) > MAX_ITEMS:
         raise DomainError(f"parameters holds more than {MAX_ITEMS} entries")
     checked: dict[str, str | int | bool] = {}
@@ -288,7 +288,7 @@ def _parameters(value: object) -> dict[str, str | int | bool]:
 
 
 def _subjects(value: object, what: str) -> list[str]:
-    items = _list(value, what)
+    items = check_list(value, what)
     if len(items) > MAX_ITEMS:
         raise DomainError(f"{what} holds more than {MAX_ITEMS} entries")
     for item in items:
@@ -300,36 +300,36 @@ def _subjects(value: object, what: str) -> list[str]:
 def _code(value: object) -> dict[str, Any] | None:
     if value is None:
         return None
-    code = _object(value, "code")
+    code = check_object(value, "code")
     commit = code.get("commit")
     if not isinstance(commit, str) or not COMMIT.fullmatch(commit):
         raise DomainError("code.commit must be a full git commit id (40 or 64 hex)")
     return {
         "repository": check_text(code.get("repository"), "code.repository", limit=1000),
         "commit": commit,
-        "dirty": _bool(code.get("dirty", False), "code.dirty"),
+        "dirty": check_bool(code.get("dirty", False), "code.dirty"),
     }
 
 
 def _environment(value: object) -> dict[str, Any] | None:
     if value is None:
         return None
-    environment = _object(value, "environment")
+    environment = check_object(value, "environment")
     return {
-        "lock_digest": _digest(environment.get("lock_digest"), "environment.lock_digest"),
+        "lock_digest": check_digest(environment.get("lock_digest"), "environment.lock_digest"),
         "python": check_text(environment.get("python", ""), "environment.python", required=False),
-        "packages": _string_map(environment.get("packages", {}), "environment.packages"),
+        "packages": check_string_map(environment.get("packages", {}), "environment.packages"),
     }
 
 
 def _artifacts(value: object) -> list[dict[str, str]]:
-    items = _list(value, "artifacts")
+    items = check_list(value, "artifacts")
     if len(items) > MAX_ITEMS:
         raise DomainError(f"artifacts holds more than {MAX_ITEMS} entries")
     checked = {}
     for item in items:
-        artifact = _object(item, "artifacts[]", required=True)
-        digest = _digest(artifact.get("digest"), "artifacts[].digest")
+        artifact = check_object(item, "artifacts[]", required=True)
+        digest = check_digest(artifact.get("digest"), "artifacts[].digest")
         checked[digest] = {
             "uri": check_text(artifact.get("uri"), "artifacts[].uri", limit=1000),
             "digest": digest,

@@ -28,7 +28,7 @@ from typing import Any
 import rfc8785
 
 from auditreg.errors import DomainError
-from auditreg.registry.domain import COMMIT, sha256_of
+from auditreg.proofs.checks import COMMIT, sha256_of
 from lineage.domain import check_canonical
 
 STATUS = {

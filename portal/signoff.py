@@ -15,6 +15,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 
 from auditreg.errors import DomainError
+from auditreg.proofs.checks import sha256_of
 from auditreg.registry import services
 from auditreg.registry.domain import (
     AuthorizationStatus,
@@ -22,7 +23,6 @@ from auditreg.registry.domain import (
     Role,
     Signed,
     Stage,
-    sha256_of,
     stored_requirements,
 )
 from auditreg.registry.models import Authorization, ModelVersion, Principal

@@ -209,7 +209,7 @@ MAX_LEGEND = 8
 MAX_TICKS = 8
 TICKS = MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10])
 # The registry refuses monitoring figures and thresholds beyond this magnitude
-# (registry.domain.FIGURE_LIMIT); a chart leaves out any it still meets.
+# (auditreg.proofs.checks.check_decimal); a chart leaves out any it still meets.
 CHART_LIMIT_EXPONENT = 18
 
 

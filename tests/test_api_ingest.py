@@ -15,8 +15,9 @@ from rest_framework.test import APIClient
 
 from auditreg.api.models import IdempotencyRecord
 from auditreg.ledger.models import Entry
+from auditreg.proofs.checks import sha256_of
 from auditreg.registry import services
-from auditreg.registry.domain import Meaning, Role, Scope, sha256_of
+from auditreg.registry.domain import Meaning, Role, Scope
 from auditreg.registry.models import ModelVersion
 from tests.conftest import postgres_only
 from tests.factories import approve, authorize, deploy, make_model, make_package, make_use_case

@@ -18,7 +18,7 @@ from mlflow import MlflowClient
 
 from auditreg.facts import replay
 from auditreg.ledger.models import Entry
-from auditreg.registry.domain import sha256_of
+from auditreg.proofs.checks import sha256_of
 from auditreg.registry.models import ModelVersion, RegisteredModel
 from lineage import mlflow_import
 from lineage import services as lineage_services

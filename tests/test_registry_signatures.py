@@ -7,9 +7,10 @@ from auditreg.errors import DomainError
 from auditreg.facts import replay
 from auditreg.ledger import services as ledger
 from auditreg.ledger.models import Entry
+from auditreg.proofs.checks import sha256_of
 from auditreg.proofs.entry import Actor
 from auditreg.registry import services
-from auditreg.registry.domain import Meaning, Role, Stage, sha256_of
+from auditreg.registry.domain import Meaning, Role, Stage
 from auditreg.registry.models import Signature, SigningFailure
 from tests.factories import (
     approve,

@@ -22,8 +22,8 @@ from auditreg.api import serializers as s
 from auditreg.api.auth import Ingest, Readable, TokenUser, acting_principal
 from auditreg.api.idempotency import idempotent
 from auditreg.api.pagination import Pages
+from auditreg.proofs.checks import sha256_of
 from auditreg.registry import services
-from auditreg.registry.domain import sha256_of
 from auditreg.registry.models import (
     Authorization,
     ModelVersion,

@@ -5,17 +5,26 @@ Pure code (no Django), shared by the services that write facts and the projectio
 rebuilds them from the ledger.
 """
 
-import hashlib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal
 from enum import StrEnum
-from typing import Any, TypeVar
-
-import rfc8785
+from typing import Any
 
 from auditreg.errors import DomainError
+from auditreg.proofs.checks import (
+    COMMIT,
+    check_actors,
+    check_bool,
+    check_choice,
+    check_decimal,
+    check_digest,
+    check_list,
+    check_object,
+    check_string_map,
+    check_text,
+    sha256_of,
+)
 
 
 class Role(StrEnum):
@@ -86,21 +95,6 @@ NEEDS_AUTHORIZATION = frozenset({Stage.CANARY, Stage.PRODUCTION})
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 USERNAME = re.compile(r"[a-z][a-z0-9_.-]{0,62}")
-DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
-COMMIT = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
-DECIMAL = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]{1,4})?")
-# Bounds of every figure (metric, monitoring value, threshold): Python's default decimal
-# precision, and magnitudes a balance in any currency or a p-value needs, so comparing and
-# charting them can never round two figures together or overflow.
-FIGURE_DIGITS = 28
-FIGURE_MAX_EXPONENT = 17
-FIGURE_MIN_EXPONENT = -28
-ACTOR_ID = re.compile(r"(user|service):[a-z][a-z0-9_.-]{0,62}")
-
-
-def sha256_of(document: object) -> str:
-    """`sha256:<hex>` of a JSON document's RFC 8785 canonical bytes."""
-    return "sha256:" + hashlib.sha256(rfc8785.dumps(document)).hexdigest()  # type: ignore[arg-type]
 
 
 def version_subject(model_slug: str, number: int) -> str:
@@ -118,47 +112,6 @@ def check_slug(value: object, what: str) -> str:
             "(at most 63 characters), such as 'credit-pd'"
         )
     return value
-
-
-def check_text(value: object, what: str, *, required: bool = True, limit: int = 2000) -> str:
-    if not isinstance(value, str):
-        raise DomainError(f"{what} must be text")
-    if required and not value.strip():
-        raise DomainError(f"{what} is required")
-    if len(value) > limit:
-        raise DomainError(f"{what} is longer than {limit} characters")
-    return value.strip()
-
-
-def check_decimal(value: object, what: str) -> str:
-    """Figures are exact decimals written as strings ("0.8412"), never binary floats, and
-    within what every reader can compare and draw: at most FIGURE_DIGITS significant digits
-    and a magnitude from 10^FIGURE_MIN_EXPONENT to below 10^(FIGURE_MAX_EXPONENT + 1), or 0."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = str(value)
-    if not isinstance(value, str) or not DECIMAL.fullmatch(value):
-        raise DomainError(f"{what} must be a decimal number written as a string, such as '0.25'")
-    number = Decimal(value)
-    if len(number.as_tuple().digits) > FIGURE_DIGITS:
-        raise DomainError(f"{what} has more than {FIGURE_DIGITS} significant digits")
-    # adjusted() is the exponent of the leading digit (of 0 itself for zero): no arithmetic.
-    if not FIGURE_MIN_EXPONENT <= number.adjusted() <= FIGURE_MAX_EXPONENT:
-        raise DomainError(
-            f"{what} is out of range: figures lie between 1e{FIGURE_MIN_EXPONENT} and "
-            f"1e{FIGURE_MAX_EXPONENT + 1} in magnitude (or are 0)"
-        )
-    return value
-
-
-E = TypeVar("E", bound=StrEnum)
-
-
-def check_choice(value: object, choices: type[E], what: str) -> E:
-    try:
-        return choices(value)  # type: ignore[arg-type]
-    except ValueError:
-        allowed = ", ".join(choice.value for choice in choices)
-        raise DomainError(f"{what} {value!r} is not one of: {allowed}") from None
 
 
 # --- The model package -------------------------------------------------------------------------
@@ -190,25 +143,25 @@ def check_package(package: object) -> dict[str, Any]:
     unknown = sorted(set(package) - PACKAGE_FIELDS)
     if unknown:
         raise DomainError(f"the model package has unknown fields: {', '.join(unknown)}")
-    artifact = _object(package.get("artifact"), "package.artifact", required=True)
+    artifact = check_object(package.get("artifact"), "package.artifact", required=True)
     checked: dict[str, Any] = {
         "artifact": {
             "uri": check_text(artifact.get("uri"), "package.artifact.uri", limit=1000),
-            "digest": _digest(artifact.get("digest"), "package.artifact.digest"),
+            "digest": check_digest(artifact.get("digest"), "package.artifact.digest"),
             "media_type": check_text(
                 artifact.get("media_type", ""), "package.artifact.media_type", required=False
             ),
         },
         "flavor": check_text(package.get("flavor"), "package.flavor", limit=100),
     }
-    framework = _object(package.get("framework"), "package.framework")
+    framework = check_object(package.get("framework"), "package.framework")
     checked["framework"] = {
         "name": check_text(framework.get("name", ""), "package.framework.name", required=False),
         "version": check_text(
             framework.get("version", ""), "package.framework.version", required=False
         ),
     }
-    code = _object(package.get("code"), "package.code")
+    code = check_object(package.get("code"), "package.code")
     commit = code.get("commit", "")
     if commit and (not isinstance(commit, str) or not COMMIT.fullmatch(commit)):
         raise DomainError("package.code.commit must be a full git commit id (40 or 64 hex)")
@@ -217,34 +170,38 @@ def check_package(package: object) -> dict[str, Any]:
             code.get("repository", ""), "package.code.repository", required=False
         ),
         "commit": commit,
-        "dirty": _bool(code.get("dirty", False), "package.code.dirty"),
-        "authors": _actors(code.get("authors", []), "package.code.authors"),
+        "dirty": check_bool(code.get("dirty", False), "package.code.dirty"),
+        "authors": check_actors(code.get("authors", []), "package.code.authors"),
     }
-    environment = _object(package.get("environment"), "package.environment")
+    environment = check_object(package.get("environment"), "package.environment")
     lock = environment.get("lock_digest", "")
     checked["environment"] = {
-        "lock_digest": _digest(lock, "package.environment.lock_digest") if lock else "",
+        "lock_digest": check_digest(lock, "package.environment.lock_digest") if lock else "",
         "python": check_text(
             environment.get("python", ""), "package.environment.python", required=False
         ),
-        "packages": _string_map(environment.get("packages", {}), "package.environment.packages"),
+        "packages": check_string_map(
+            environment.get("packages", {}), "package.environment.packages"
+        ),
     }
-    checked["hyperparameters"] = dict(_object(package.get("hyperparameters"), "hyperparameters"))
+    checked["hyperparameters"] = dict(
+        check_object(package.get("hyperparameters"), "hyperparameters")
+    )
     checked["metrics"] = {
         check_text(name, "metric name", limit=100): check_decimal(value, f"metric {name!r}")
-        for name, value in _object(package.get("metrics"), "package.metrics").items()
+        for name, value in check_object(package.get("metrics"), "package.metrics").items()
     }
-    schema = _object(package.get("schema"), "package.schema")
+    schema = check_object(package.get("schema"), "package.schema")
     checked["schema"] = {
-        "inputs": _list(schema.get("inputs", []), "package.schema.inputs"),
-        "outputs": _list(schema.get("outputs", []), "package.schema.outputs"),
+        "inputs": check_list(schema.get("inputs", []), "package.schema.inputs"),
+        "outputs": check_list(schema.get("outputs", []), "package.schema.outputs"),
     }
-    run = _object(package.get("training_run"), "package.training_run")
+    run = check_object(package.get("training_run"), "package.training_run")
     checked["training_run"] = {
         "id": check_text(run.get("id", ""), "package.training_run.id", required=False),
-        "authors": _actors(run.get("authors", []), "package.training_run.authors"),
+        "authors": check_actors(run.get("authors", []), "package.training_run.authors"),
     }
-    checked["data"] = [_snapshot_ref(item) for item in _list(package.get("data", []), "data")]
+    checked["data"] = [_snapshot_ref(item) for item in check_list(package.get("data", []), "data")]
     return checked
 
 
@@ -253,52 +210,11 @@ def package_authors(package: Mapping[str, Any]) -> set[str]:
     return set(package["code"]["authors"]) | set(package["training_run"]["authors"])
 
 
-def _object(value: object, what: str, *, required: bool = False) -> Mapping[str, Any]:
-    if value is None and not required:
-        return {}
-    if not isinstance(value, Mapping):
-        raise DomainError(f"{what} must be a JSON object")
-    return value
-
-
-def _list(value: object, what: str) -> list[Any]:
-    if not isinstance(value, list):
-        raise DomainError(f"{what} must be a JSON array")
-    return value
-
-
-def _bool(value: object, what: str) -> bool:
-    if not isinstance(value, bool):
-        raise DomainError(f"{what} must be true or false")
-    return value
-
-
-def _digest(value: object, what: str) -> str:
-    if not isinstance(value, str) or not DIGEST.fullmatch(value):
-        raise DomainError(f"{what} must be 'sha256:' followed by 64 lower-case hex digits")
-    return value
-
-
-def _actors(value: object, what: str) -> list[str]:
-    actors = _list(value, what)
-    for actor in actors:
-        if not isinstance(actor, str) or not ACTOR_ID.fullmatch(actor):
-            raise DomainError(f"{what}: {actor!r} is not a principal such as 'user:dana'")
-    return sorted(set(actors))
-
-
-def _string_map(value: object, what: str) -> dict[str, str]:
-    mapping = _object(value, what)
-    if not all(isinstance(k, str) and isinstance(v, str) for k, v in mapping.items()):
-        raise DomainError(f"{what} must map names to version strings")
-    return dict(mapping)
-
-
 def _snapshot_ref(item: object) -> dict[str, str]:
-    ref = _object(item, "package.data[]", required=True)
+    ref = check_object(item, "package.data[]", required=True)
     return {
         "snapshot": check_text(ref.get("snapshot"), "package.data[].snapshot", limit=200),
-        "digest": _digest(ref.get("digest"), "package.data[].digest"),
+        "digest": check_digest(ref.get("digest"), "package.data[].digest"),
     }
 
 
@@ -348,7 +264,7 @@ def check_requirements(items: object, what: str) -> list[Requirement]:
         raise DomainError(f"{what} must list at least one required signature")
     requirements = []
     for item in items:
-        entry = _object(item, what, required=True)
+        entry = check_object(item, what, required=True)
         count = entry.get("count", 1)
         if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 10:
             raise DomainError(f"{what}: count must be a whole number from 1 to 10")

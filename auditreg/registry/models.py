@@ -10,13 +10,7 @@ from datetime import datetime
 
 from django.db import models
 
-from auditreg.registry.domain import (
-    AuthorizationStatus,
-    Meaning,
-    RiskTier,
-    Role,
-    Stage,
-)
+from auditreg.registry.domain import AuthorizationStatus, Meaning, RiskTier, Role, Stage
 
 
 def _choices(

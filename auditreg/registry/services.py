@@ -27,11 +27,11 @@ from auditreg.errors import DomainError
 from auditreg.facts.record import write_fact
 from auditreg.ledger import services as ledger
 from auditreg.ledger.models import Entry
+from auditreg.proofs.checks import DIGEST, check_choice, check_decimal, check_text, sha256_of
 from auditreg.proofs.entry import format_time
 from auditreg.registry import lockout
 from auditreg.registry.domain import (
     DEPLOYED,
-    DIGEST,
     MANUAL_TRANSITIONS,
     NEEDS_AUTHORIZATION,
     USERNAME,
@@ -44,15 +44,11 @@ from auditreg.registry.domain import (
     Signed,
     Stage,
     authorization_subject,
-    check_choice,
-    check_decimal,
     check_package,
     check_requirements,
     check_slug,
-    check_text,
     missing_signatures,
     package_authors,
-    sha256_of,
     signable_now,
     signed_content,
     stored_requirements,

@@ -5,8 +5,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from auditreg.errors import DomainError
+from auditreg.proofs.checks import ACTOR_ID
 from auditreg.registry import services
-from auditreg.registry.domain import ACTOR_ID, RiskTier, Role
+from auditreg.registry.domain import RiskTier, Role
 from auditreg.registry.models import Principal
 from auditreg.registry.services import SYSTEM
 

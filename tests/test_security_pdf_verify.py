@@ -20,7 +20,7 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from auditreg.ledger.keys import load_keyring
 from auditreg.proofs.evidence import ATTACHMENT_NAME
 from auditreg.proofs.pdf import verify_pdf
-from portal import report_pages
+from portal.views import reports as report_pages
 from reports import services
 from reports.certs import trust_roots
 from tests.factories import approve, make_model, make_version

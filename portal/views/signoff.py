@@ -26,8 +26,9 @@ from auditreg.registry.domain import (
     stored_requirements,
 )
 from auditreg.registry.models import Authorization, ModelVersion, Principal
-from portal import dashboard, views
+from portal import dashboard
 from portal.access import reader_required
+from portal.pages import render_page
 
 P = ParamSpec("P")
 
@@ -121,7 +122,7 @@ def read_only(me: Principal) -> bool:
 
 def forbid(request: HttpRequest, me: Principal) -> HttpResponse:
     """The answer to a change asked by someone who may only read: 403, nothing recorded."""
-    response = views.render_page(request, me, "portal/usecase_read_only.html", "", {})
+    response = render_page(request, me, "portal/usecase_read_only.html", "", {})
     response.status_code = 403
     return response
 
@@ -331,7 +332,7 @@ def _page(
     if meaning == CHANGES:
         if not isinstance(page.record, ModelVersion):
             context["unsignable"] = "changes are requested on a model version"
-        return views.render_page(request, me, "portal/sign.html", "signoffs", context)
+        return render_page(request, me, "portal/sign.html", "signoffs", context)
     try:
         content = services.content_to_sign(
             record=page.record,
@@ -344,7 +345,7 @@ def _page(
         context["content"] = json.dumps(content, indent=2, sort_keys=True)
         context["content_sha256"] = sha256_of(content)
         context["fills"] = requirement_filled(page.record, meaning, role)
-    return views.render_page(request, me, "portal/sign.html", "signoffs", context)
+    return render_page(request, me, "portal/sign.html", "signoffs", context)
 
 
 def requirement_filled(record: ModelVersion | Authorization, meaning: str, role: str) -> str:
@@ -408,4 +409,4 @@ def inbox(request: HttpRequest, me: Principal) -> HttpResponse:
         if waiting.subject in proposals
     ]
     context = {"items": items, "authorizations": authorizations, "stage": Stage.VALIDATION}
-    return views.render_page(request, me, "portal/signoffs.html", "signoffs", context)
+    return render_page(request, me, "portal/signoffs.html", "signoffs", context)

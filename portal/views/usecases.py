@@ -8,7 +8,6 @@ from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.urls import URLPattern, path
 from django.utils import timezone
 
 from auditreg.errors import DomainError
@@ -23,9 +22,9 @@ from auditreg.registry.models import (
     Signature,
     UseCase,
 )
-from portal import signoff
 from portal.access import reader_required
-from portal.views import render_page
+from portal.pages import render_page
+from portal.views import signoff
 
 # The roles the registry lets propose an authorization and roll a use case back.
 PROPOSERS = {Role.DEVELOPER.value, Role.APPROVER.value, Role.MODEL_RISK_COMMITTEE.value}
@@ -349,18 +348,3 @@ def _snapshot(wanted: str, me: Principal) -> dict[str, Any]:
         "models": [{"model": m, "versions": by_model.get(m.slug, [])} for m in snapshot.models],
         "use_cases": snapshot.use_cases,
     }
-
-
-urls: list[URLPattern] = [
-    path("usecases", use_cases, name="usecases"),
-    path("usecases/new", define, name="usecase-new"),
-    path("usecases/<slug:slug>", use_case, name="usecase"),
-    path("usecases/<slug:slug>/authorize", propose, name="usecase-authorize"),
-    path("usecases/<slug:slug>/rollback", roll_back, name="usecase-rollback"),
-    path(
-        "usecases/<slug:slug>/authorizations/<int:number>/sign",
-        signoff.sign_authorization,
-        name="authorization-sign",
-    ),
-    path("asof", as_of, name="asof"),
-]

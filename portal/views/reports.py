@@ -19,7 +19,7 @@ from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
-from django.urls import URLPattern, path, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
@@ -30,7 +30,7 @@ from auditreg.proofs.pdf import Verdict, verify_pdf
 from auditreg.registry.models import ModelVersion, Principal, UseCase
 from portal.access import reader_required
 from portal.middleware import leaves_session_idle
-from portal.views import render_page
+from portal.pages import render_page
 from reports import services
 from reports.certs import trust_roots
 from reports.management.commands.verify_report import DatabaseLedger
@@ -443,13 +443,3 @@ def _authentic(data: bytes, verdict: Verdict) -> Outcome:
         issued_here=reverse("portal:report", args=[issued.id]) if issued else "",
         warnings=tuple(verdict.warnings),
     )
-
-
-urls: list[URLPattern] = [
-    path("reports", report_list, name="reports"),
-    path("reports/new", report_new, name="report-new"),
-    path("reports/verify", report_verify, name="report-verify"),
-    path("reports/<uuid:report_id>", report_detail, name="report"),
-    path("reports/<uuid:report_id>/status", report_status, name="report-status"),
-    path("reports/<uuid:report_id>/pdf", report_pdf, name="report-pdf"),
-]

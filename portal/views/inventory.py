@@ -1,34 +1,13 @@
-"""The portal's pages. Every page goes through `reader_required`."""
-
-from typing import Any
+"""The model inventory: search, filters, sortable columns, pages."""
 
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
 
 from auditreg.registry.domain import RiskTier, Stage
 from auditreg.registry.models import Principal
-from portal import dashboard, inventory, signoff, versions
+from portal import inventory
 from portal.access import reader_required
-
-
-def render_page(
-    request: HttpRequest, me: Principal, template: str, section: str, context: dict[str, Any]
-) -> HttpResponse:
-    """Render a portal page with what the layout needs: the person, their roles, the section."""
-    roles = sorted(role.replace("_", " ") for role in me.roles())
-    return render(request, template, {"me": me, "roles": roles, "section": section, **context})
-
-
-@reader_required
-def home(request: HttpRequest, me: Principal) -> HttpResponse:
-    context = {
-        "board": dashboard.build(me),
-        "horizons": dashboard.EXPIRY_HORIZONS,
-        "shown": dashboard.SHOWN,
-        "shown_slice": f":{dashboard.SHOWN}",
-    }
-    return render_page(request, me, "portal/dashboard.html", "home", context)
+from portal.pages import render_page
 
 
 @reader_required
@@ -86,15 +65,3 @@ def _without_page(request: HttpRequest) -> str:
     params = request.GET.copy()
     params.pop("page", None)
     return params.urlencode()
-
-
-@reader_required
-def model(request: HttpRequest, me: Principal, slug: str) -> HttpResponse:
-    return render_page(request, me, "portal/model.html", "models", versions.model_page(slug))
-
-
-@reader_required
-def version(request: HttpRequest, me: Principal, slug: str, number: int) -> HttpResponse:
-    page = versions.version_page(slug, number, request.GET.get("diff", "").strip())
-    page["actions"] = signoff.version_actions(me, page["record"])
-    return render_page(request, me, "portal/version.html", "models", page)

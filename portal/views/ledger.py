@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
-from django.urls import URLPattern, path, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
@@ -16,7 +16,7 @@ from auditreg.ledger.models import Entry
 from auditreg.registry.models import Principal
 from portal import ledger, versions
 from portal.access import reader_required
-from portal.views import render_page
+from portal.pages import render_page
 
 
 @reader_required
@@ -83,10 +83,3 @@ def export(request: HttpRequest, me: Principal) -> HttpResponse:
 def lineage_node(request: HttpRequest, me: Principal, subject: str) -> HttpResponse:
     page = versions.lineage_node_page(subject)
     return render_page(request, me, "portal/ledger_lineage_node.html", "models", page)
-
-
-urls: list[URLPattern] = [
-    path("ledger/verifications", verify, name="ledger-verify"),
-    path("ledger/export", export, name="ledger-export"),
-    path("lineage/<path:subject>", lineage_node, name="lineage-node"),
-]

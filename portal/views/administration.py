@@ -21,7 +21,6 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.urls import URLPattern, path
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_POST
 
@@ -31,7 +30,7 @@ from auditreg.registry import services
 from auditreg.registry.domain import USERNAME, Meaning, RiskTier, Role, Scope
 from auditreg.registry.models import ApiToken, Policy, Principal, RoleAssignment
 from portal.access import reader_required
-from portal.views import render_page
+from portal.pages import render_page
 
 P = ParamSpec("P")
 AdminView = Callable[Concatenate[HttpRequest, Principal, P], HttpResponse]
@@ -615,27 +614,3 @@ def _policy_rows_posted(request: HttpRequest, tier: str) -> int:
 @administration
 def index(request: HttpRequest, me: Principal) -> HttpResponse:
     return redirect("portal:admin-users")
-
-
-urls: list[URLPattern] = [
-    path("administration", index, name="administration"),
-    path("administration/users", users, name="admin-users"),
-    path("administration/users/enroll-person", enroll_person, name="admin-enroll-person"),
-    path("administration/users/enroll-service", enroll_service, name="admin-enroll-service"),
-    path("administration/principals/<str:actor_id>", principal, name="admin-principal"),
-    path(
-        "administration/principals/<str:actor_id>/roles",
-        principal_role,
-        name="admin-principal-role",
-    ),
-    path(
-        "administration/principals/<str:actor_id>/active",
-        principal_active,
-        name="admin-principal-active",
-    ),
-    path("administration/tokens", tokens, name="admin-tokens"),
-    path("administration/tokens/create", token_create, name="admin-token-create"),
-    path("administration/tokens/<str:prefix>/revoke", token_revoke, name="admin-token-revoke"),
-    path("administration/policies", policies, name="admin-policies"),
-    path("administration/policies/<str:tier>", policy_set, name="admin-policy-set"),
-]

@@ -142,7 +142,7 @@ def require_role(by: Principal, roles: Iterable[Role], action: str) -> None:
         raise DomainError(f"{by} is deactivated and cannot {action}")
     if not by.roles() & {role.value for role in roles}:
         needed = " or ".join(sorted(role.value.replace("_", " ") for role in roles))
-        raise DomainError(f"{by} cannot {action}: that needs the role {needed}")
+        raise DomainError(f"{by} cannot {action}: that needs the role {needed}", code="wrong_role")
 
 
 def principal_for(user: Any) -> Principal:
@@ -686,7 +686,10 @@ def sign(
         if content_sha256 is not None and not (
             isinstance(content_sha256, str) and DIGEST.fullmatch(content_sha256)
         ):
-            raise DomainError("the content you were shown must be named by its sha256:<hex>")
+            raise DomainError(
+                "the content you were shown must be named by its sha256:<hex>",
+                code="malformed_content_hash",
+            )
         _check_signer(by, password)
         return _sign(record, meaning, role, comment, content_sha256, by)
     except DomainError as refusal:
@@ -702,7 +705,9 @@ def _check_signer(by: Principal, password: str) -> None:
     if user is None or not by.active or not user.is_active:
         raise DomainError(f"{by} is deactivated and cannot sign")
     if not isinstance(password, str):
-        raise DomainError("the password is not correct; the signature was not recorded")
+        raise DomainError(
+            "the password is not correct; the signature was not recorded", code="wrong_password"
+        )
     if not lockout.password_is_recorded(user):
         raise DomainError(
             f"{by}'s password was set outside auditreg's record (no principal.password_set "
@@ -721,9 +726,12 @@ def _check_signer(by: Principal, password: str) -> None:
         if until is not None and not checked:
             raise DomainError(
                 f"too many wrong passwords for {by.username}: signing and signing in are "
-                f"locked until {format_time(until)}; the signature was not recorded"
+                f"locked until {format_time(until)}; the signature was not recorded",
+                code="locked",
             )
-        raise DomainError("the password is not correct; the signature was not recorded")
+        raise DomainError(
+            "the password is not correct; the signature was not recorded", code="wrong_password"
+        )
 
 
 REFUSAL_LIMIT = 1000
@@ -747,7 +755,7 @@ def _sign(
 ) -> Signature:
     role = check_choice(role, Role, "role")
     require_role(by, {role}, f"sign as {role}")
-    comment = check_text(comment, "comment", required=meaning in _NEEDS_COMMENT)
+    comment = _check_comment(comment, required=meaning in _NEEDS_COMMENT)
     if isinstance(target, ModelVersion):
         target = _locked(target)
     else:
@@ -757,7 +765,8 @@ def _sign(
     if content_sha256 is not None and content_sha256 != decision.sha256:
         raise DomainError(
             f"the content you were shown ({content_sha256}) is not {target.subject} as it "
-            f"stands ({decision.sha256}); reload it and sign again"
+            f"stands ({decision.sha256}); reload it and sign again",
+            code="content_changed",
         )
     signed_at = timezone.now().astimezone(ZoneInfo(by.time_zone))
     payload = {
@@ -809,14 +818,15 @@ def request_changes(*, version: ModelVersion, role: Role, comment: str, by: Prin
     if role not in CHANGE_REQUESTERS:
         raise DomainError("changes are requested by a validator, an approver or the committee")
     require_role(by, {role}, f"request changes as {role}")
-    comment = check_text(comment, "comment")
+    comment = _check_comment(comment, required=True)
     version = _locked(version)
     if version.stage != Stage.VALIDATION:
         raise DomainError(f"{version.subject} is {version.stage}, not in validation")
     if by.actor_id in builders_of(version):
         raise DomainError(
             f"{by} registered or developed {version.subject} and cannot review it "
-            "(separation of duties)"
+            "(separation of duties)",
+            code="separation_of_duties",
         )
     payload = {
         "role": role.value,
@@ -856,6 +866,12 @@ def change_requests(versions: Iterable[ModelVersion]) -> dict[str, list[ChangeRe
 
 # A rejection or a revocation must say why.
 _NEEDS_COMMENT = {Meaning.REJECTED, Meaning.REVOKED}
+
+
+def _check_comment(comment: object, *, required: bool) -> str:
+    if required and isinstance(comment, str) and not comment.strip():
+        raise DomainError("a comment is required: say why", code="reason_required")
+    return check_text(comment, "comment", required=required)
 
 
 def _decision(target: ModelVersion | Authorization, meaning: Meaning, role: Role) -> Decision:
@@ -930,7 +946,8 @@ def _check_role_fits(
         wanted = "; ".join(f"{r.meaning} by {r.role}" for r in requirements)
         raise DomainError(
             f"the {tier}-tier policy has no place for {meaning} by {role} on an {what} "
-            f"(it needs: {wanted})"
+            f"(it needs: {wanted})",
+            code="not_in_policy",
         )
 
 
@@ -967,7 +984,8 @@ def _check_independent(
     if by.actor_id in builders:
         raise DomainError(
             f"{by} registered, proposed or developed {version.subject} and cannot sign "
-            "this decision (separation of duties)"
+            "this decision (separation of duties)",
+            code="separation_of_duties",
         )
     if by.actor_id in {s.signer for s in same_decision}:
         raise DomainError(f"{by} has already signed this decision on {target.subject}")

@@ -73,16 +73,19 @@ AUTHORIZATION_IN_WORDS = {
 # Refusals that must say why in the comment (the registry's rule), and requests for changes.
 REASON_REQUIRED = {Meaning.REJECTED.value, Meaning.REVOKED.value, CHANGES}
 
+# What the page adds to a refusal, by the rule's code (`DomainError.code`).
 HINTS = {
-    "separation of duties": "Separation of duties: whoever registered, developed, proposed or "
+    "separation_of_duties": "Separation of duties: whoever registered, developed, proposed or "
     "already signed this decision cannot sign it too; someone independent must.",
-    "needs the role": "Wrong role: you do not hold the role this signature is given in.",
-    "has no place for": "Wrong role: the policy does not ask for this meaning from this role.",
-    "password is not correct": "Wrong password: re-enter your own password; being signed in "
+    "wrong_role": "Wrong role: you do not hold the role this signature is given in.",
+    "not_in_policy": "Wrong role: the policy does not ask for this meaning from this role.",
+    "wrong_password": "Wrong password: re-enter your own password; being signed in "
     "is not enough to sign.",
-    "content you were shown": "Content changed since shown: the record changed after the page "
+    "locked": "Locked: too many wrong passwords. Neither signing nor signing in works until "
+    "the time shown; ask an administrator if it was not you.",
+    "content_changed": "Content changed since shown: the record changed after the page "
     "was shown. Read it again as it stands below before signing.",
-    "comment is required": "A reason is required: say why in the comment.",
+    "reason_required": "A reason is required: say why in the comment.",
 }
 
 
@@ -111,8 +114,6 @@ class SignPage:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def explain(reason: str) -> str:
-    return next((hint for key, hint in HINTS.items() if key in reason), "")
 
 
 def read_only(me: Principal) -> bool:
@@ -282,7 +283,7 @@ def sign_authorization(request: HttpRequest, me: Principal, slug: str, number: i
 def _sign(request: HttpRequest, me: Principal, page: SignPage) -> HttpResponse:
     source = request.POST if request.method == "POST" else request.GET
     meaning, role = source.get("meaning", "")[:40], source.get("role", "")[:40]
-    refusal = ""
+    refusal, code = "", ""
     if request.method == "POST":
         try:
             if meaning == CHANGES and isinstance(page.record, ModelVersion):
@@ -305,15 +306,21 @@ def _sign(request: HttpRequest, me: Principal, page: SignPage) -> HttpResponse:
                 )
                 done = f"Your signature ({meaning} as {role}) was recorded."
         except DomainError as error:
-            refusal = str(error)
+            refusal, code = str(error), error.code
         else:
             messages.success(request, done)
             return redirect(page.url)
-    return _page(request, me, page, meaning, role, refusal)
+    return _page(request, me, page, meaning, role, refusal, code)
 
 
 def _page(
-    request: HttpRequest, me: Principal, page: SignPage, meaning: str, role: str, refusal: str
+    request: HttpRequest,
+    me: Principal,
+    page: SignPage,
+    meaning: str,
+    role: str,
+    refusal: str,
+    code: str = "",
 ) -> HttpResponse:
     context = {
         "page": page,
@@ -321,7 +328,7 @@ def _page(
         "role": role,
         "in_words": page.in_words.get(meaning, ""),
         "refusal": refusal,
-        "hint": explain(refusal),
+        "hint": HINTS.get(code, ""),
         "comment": request.POST.get("comment", ""),
         "choices": page.choices,
         "reason_required": meaning in REASON_REQUIRED,

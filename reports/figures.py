@@ -219,15 +219,14 @@ def monitoring_svg(metric: str, points: Sequence[Point], bounds: Sequence[Bound]
 
     Whatever the figures hold, drawing is bounded: values are placed as floats and figures
     beyond ±1e18 (which the registry refuses today, but an older ledger may hold)
-    are left out of the drawing and counted under it, never scaled into it.
+    are left out of the drawing and named under it, never scaled into it.
     """
     windows = sorted({p.window for p in points})
     segments = sorted({p.segment for p in points})
     drawn = [p for p in points if _chartable(p.value) is not None]
     lines = [b for b in bounds if _chartable(b.value) is not None]
-    left_out = [p.value for p in points if p not in drawn] + [
-        b.value for b in bounds if b not in lines
-    ]
+    values = [p.value for p in points] + [b.value for b in bounds]
+    left_out = [value for value in values if _chartable(value) is None]
     figures = [_chart_value(p.value) for p in drawn] + [_chart_value(b.value) for b in lines]
     low, high = _axis(figures)
     plot_w, plot_h = CHART_W - PAD_L - PAD_R, CHART_H - PAD_T - PAD_B

@@ -114,8 +114,6 @@ class SignPage:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-
-
 def read_only(me: Principal) -> bool:
     """Holds no role that changes anything (an auditor reads everything, changes nothing)."""
     return not me.roles() - {Role.AUDITOR.value}

@@ -16,6 +16,7 @@ import hashlib
 import hmac
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from enum import Enum
 from typing import Any
 
 from django.conf import settings
@@ -48,11 +49,11 @@ def check_password(user: Any, raw: str) -> bool:
     previous = user.password
     if not user.check_password(raw):
         return False
-    keep_stamp(user, previous)
+    _keep_stamp(user, previous)
     return True
 
 
-def keep_stamp(user: Any, previous_hash: str) -> None:
+def _keep_stamp(user: Any, previous_hash: str) -> None:
     if user.password != previous_hash:
         PasswordStamp.objects.filter(
             username=user.get_username(), fingerprint=password_fingerprint(previous_hash)
@@ -82,11 +83,17 @@ def locked_until(username: str) -> datetime | None:
     return recent[-1] + _window()
 
 
-def attempt(username: str, check: Callable[[], bool]) -> bool:
-    """Whether `check()` proved the password right; False without calling it when the
-    username is locked, or would be once this attempt is counted."""
+class Outcome(Enum):
+    RIGHT = "right"
+    WRONG = "wrong"
+    LOCKED = "locked"  # refused without checking the password
+
+
+def attempt(username: str, check: Callable[[], bool]) -> Outcome:
+    """Count an attempt at `username`'s password, then let `check()` decide it: LOCKED,
+    without calling it, when the username is locked or would be once this attempt counts."""
     if locked_until(username) is not None:
-        return False
+        return Outcome.LOCKED
     with transaction.atomic():
         counted = PasswordFailure.objects.create(
             username=normalize(username), failed_at=timezone.now()
@@ -97,12 +104,12 @@ def attempt(username: str, check: Callable[[], bool]) -> bool:
         username=counted.username, failed_at__gt=timezone.now() - _window()
     )
     if recent.count() > settings.AUDITREG_SIGNIN_MAX_FAILURES:
-        return False  # others got here first; this attempt stays counted
+        return Outcome.LOCKED  # others got here first; this attempt stays counted
     if not check():
         _forget_expired()
-        return False
+        return Outcome.WRONG
     PasswordFailure.objects.filter(username=counted.username).delete()
-    return True
+    return Outcome.RIGHT
 
 
 def _forget_expired() -> None:
@@ -123,25 +130,26 @@ class LockoutBackend(ModelBackend):
     ) -> Any:
         if username is None or password is None:
             return None
-        found: list[Any] = []
+        users = get_user_model()
+        try:
+            user = users._default_manager.get_by_natural_key(username)
+        except users.DoesNotExist:
+            user = None
 
         def check() -> bool:
-            users = get_user_model()._default_manager
-            previous = list(users.filter(username=username).values_list("password", flat=True))
-            user = super(LockoutBackend, self).authenticate(
-                request, username=username, password=password, **kwargs
-            )
-            found.append(user)
-            if user is not None and previous:
-                keep_stamp(user, previous[0])
-            return user is not None
+            if user is None:
+                users().set_password(password)  # as long as a real check (as ModelBackend)
+                return False
+            return check_password(user, password) and self.user_can_authenticate(user)
 
-        if not attempt(username, check) and not found:
+        outcome = attempt(username, check)
+        if outcome is Outcome.LOCKED:
             if request is not None:
                 request.password_locked = True  # type: ignore[attr-defined]  # for the form
             raise PermissionDenied("locked")
-        user = found[0] if found else None
-        if user is not None and not self._password_recorded(user):
+        if outcome is Outcome.WRONG:
+            return None
+        if not self._password_recorded(user):
             raise PermissionDenied("password set outside the record")
         return user
 

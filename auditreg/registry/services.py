@@ -715,15 +715,10 @@ def _check_signer(by: Principal, password: str) -> None:
         )
     # The same lock-out as signing in: failed signing passwords count towards it, and a
     # locked person cannot sign (a held session must not become a password oracle).
-    checked: list[bool] = []
-
-    def check() -> bool:
-        checked.append(lockout.check_password(user, password))
-        return checked[-1]
-
-    if not lockout.attempt(user.get_username(), check):
+    outcome = lockout.attempt(user.get_username(), lambda: lockout.check_password(user, password))
+    if outcome is not lockout.Outcome.RIGHT:
         until = lockout.locked_until(user.get_username())
-        if until is not None and not checked:
+        if until is not None and outcome is lockout.Outcome.LOCKED:
             raise DomainError(
                 f"too many wrong passwords for {by.username}: signing and signing in are "
                 f"locked until {format_time(until)}; the signature was not recorded",

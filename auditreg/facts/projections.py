@@ -17,6 +17,7 @@ def projections() -> tuple[Projection, ...]:
     return tuple(import_string(path) for path in settings.AUDITREG_PROJECTIONS)
 
 
+@cache
 def keys() -> dict[str, tuple[str, ...]]:
     """Every projected table's natural key, in the order tables are written."""
     return {table: key for p in projections() for table, key in p.keys.items()}

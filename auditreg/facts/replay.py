@@ -80,11 +80,11 @@ def columns(table: str) -> list[str]:
 
 
 def _compare(table: str, expected: dict[tuple[Any, ...], Row]) -> list[str]:
-    names = columns(table)
+    names, key_columns = columns(table), keys()[table]
     differences = []
     seen = set()
     for live in _live_rows(table, names):
-        key = tuple(live[column] for column in keys()[table])
+        key = tuple(live[column] for column in key_columns)
         seen.add(key)
         row = expected.get(key)
         if row is None:

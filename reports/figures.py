@@ -223,12 +223,13 @@ def monitoring_svg(metric: str, points: Sequence[Point], bounds: Sequence[Bound]
     """
     windows = sorted({p.window for p in points})
     segments = sorted({p.segment for p in points})
-    drawn = [p for p in points if _chartable(p.value) is not None]
-    lines = [b for b in bounds if _chartable(b.value) is not None]
+    # Each recorded figure read once: its place on the chart, or None when it is not drawn.
     values = [p.value for p in points] + [b.value for b in bounds]
-    left_out = [value for value in values if _chartable(value) is None]
-    figures = [_chart_value(p.value) for p in drawn] + [_chart_value(b.value) for b in lines]
-    low, high = _axis(figures)
+    placed = {value: _chartable(value) for value in values}
+    drawn = [p for p in points if placed[p.value] is not None]
+    lines = [b for b in bounds if placed[b.value] is not None]
+    left_out = [value for value in values if placed[value] is None]
+    low, high = _axis([y for y in placed.values() if y is not None])
     plot_w, plot_h = CHART_W - PAD_L - PAD_R, CHART_H - PAD_T - PAD_B
 
     def x_of(window: str) -> float:
@@ -268,7 +269,7 @@ def monitoring_svg(metric: str, points: Sequence[Point], bounds: Sequence[Bound]
             f"not drawn, beyond ±1e{CHART_LIMIT_EXPONENT}: {escape(shown)}{more}</text>"
         )
     for bound in lines:
-        y = y_of(_chart_value(bound.value))
+        y = y_of(_position(placed, bound.value))
         parts.append(
             f'<line x1="{PAD_L}" y1="{y:.1f}" x2="{PAD_L + plot_w}" y2="{y:.1f}" stroke="#b00000" '
             'stroke-width="1" stroke-dasharray="5,3"/>'
@@ -278,7 +279,7 @@ def monitoring_svg(metric: str, points: Sequence[Point], bounds: Sequence[Bound]
     for index, segment in enumerate(segments):
         colour = SERIES_COLOURS[index % len(SERIES_COLOURS)]
         series = sorted((p for p in drawn if p.segment == segment), key=lambda p: p.window)
-        coords = [(x_of(p.window), y_of(_chart_value(p.value))) for p in series]
+        coords = [(x_of(p.window), y_of(_position(placed, p.value))) for p in series]
         if len(coords) > 1:
             line = " ".join(f"{x:.1f},{y:.1f}" for x, y in coords)
             parts.append(
@@ -322,10 +323,10 @@ def _chartable(value: str) -> float | None:
     return float(number)
 
 
-def _chart_value(value: str) -> float:
-    number = _chartable(value)
-    assert number is not None  # callers keep only chartable figures
-    return number
+def _position(placed: dict[str, float | None], value: str) -> float:
+    position = placed[value]
+    assert position is not None  # callers draw only placed figures
+    return position
 
 
 def _axis(values: Sequence[float]) -> tuple[float, float]:

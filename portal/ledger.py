@@ -14,12 +14,12 @@ from django.db.models import QuerySet
 from django.http import QueryDict
 from django.utils import formats, timezone
 
-from auditreg.api.params import whole_number
 from auditreg.errors import DomainError
 from auditreg.ledger import services as ledger
 from auditreg.ledger.integrity import Progress, export_lines, verify_database
 from auditreg.ledger.models import Checkpoint, Entry
 from auditreg.proofs import merkle
+from auditreg.proofs.checks import whole_number
 from auditreg.proofs.export import LedgerBroken
 from portal.models import VerificationRun
 

@@ -7,9 +7,9 @@ from django.db.models import Q
 from django.http import Http404
 from django.urls import NoReverseMatch, reverse
 
-from auditreg.api.params import whole_number
 from auditreg.errors import DomainError
 from auditreg.ledger.models import Entry
+from auditreg.proofs.checks import whole_number
 from auditreg.registry import services
 from auditreg.registry.models import ModelVersion, RegisteredModel, UseCase
 from lineage import queries as lineage

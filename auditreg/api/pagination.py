@@ -9,7 +9,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.request import Request
 
-from auditreg.api.params import whole_number
+from auditreg.proofs.checks import whole_number
 
 MAX_PAGE = 1000
 

@@ -13,9 +13,9 @@ from rest_framework.views import APIView
 from auditreg.api import serializers as s
 from auditreg.api.auth import Readable
 from auditreg.api.pagination import Pages
-from auditreg.api.params import whole_number
 from auditreg.ledger import services as ledger
 from auditreg.ledger.models import Entry
+from auditreg.proofs.checks import whole_number
 
 
 class LatestCheckpoint(APIView):

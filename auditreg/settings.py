@@ -84,7 +84,8 @@ _database_url = required_in_production("DATABASE_URL", env_str("DATABASE_URL"))
 if _database_url:
     DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=60)}
 else:
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    # The folder is created at start-up (AuditregConfig.ready), not here: reading the
+    # settings writes nothing.
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
@@ -327,10 +328,8 @@ if _broker_url:
     }
 else:
     # Embedded mode: a real worker process fed through kombu's file-system transport,
-    # so the embedded default needs no broker server.
+    # so the embedded default needs no broker server. AuditregConfig.ready creates its folders.
     _broker_dir = DATA_DIR / "broker"
-    for _folder in ("queue", "processed", "control"):
-        (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),

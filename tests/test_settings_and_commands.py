@@ -52,6 +52,57 @@ def test_missing_production_setting_fails_at_start_up_naming_it(missing):
     assert missing in result.stderr.splitlines()[-1]
 
 
+def embedded_python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run `code` in a fresh interpreter in the embedded mode (no database or broker URL)."""
+    full = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in PRODUCTION and k not in ("AUDITREG_DATA_DIR", "DJANGO_SETTINGS_MODULE")
+    }
+    full.update(DEBUG="1", **env)
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=full, capture_output=True, text=True
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("module", ["auditreg.settings", "tests.settings"])
+def test_reading_the_settings_creates_no_folder(tmp_path, module):
+    root = tmp_path / "root"  # tmp_path also holds the keys of the test's own settings
+    temporary = root / "tmp"  # where tests.settings names its data folder
+    temporary.mkdir(parents=True)
+    data = root / "data"
+    env = {"TMPDIR": str(temporary)}
+    if module == "auditreg.settings":
+        env["AUDITREG_DATA_DIR"] = str(data)
+    result = embedded_python(
+        f"import importlib; print(importlib.import_module({module!r}).DATA_DIR)", **env
+    )
+    assert result.returncode == 0, result.stderr
+    named = Path(result.stdout.strip())
+    assert named.parent == (root if module == "auditreg.settings" else temporary)
+    assert sorted(root.rglob("*")) == [temporary]
+
+
+@pytest.mark.slow
+def test_start_up_creates_the_folders_of_the_embedded_mode(tmp_path):
+    data = tmp_path / "root" / "data"
+    result = embedded_python(
+        "import django; django.setup()",
+        AUDITREG_DATA_DIR=str(data),
+        DJANGO_SETTINGS_MODULE="auditreg.settings",
+    )
+    assert result.returncode == 0, result.stderr
+    broker = data / "broker"
+    assert sorted(data.parent.rglob("*")) == [
+        data,
+        broker,
+        broker / "control",
+        broker / "processed",
+        broker / "queue",
+    ]
+
+
 @pytest.mark.slow
 def test_commands_exit_non_zero_with_one_line_when_the_ledger_is_broken(tmp_path):
     env = {"DEBUG": "1", "AUDITREG_DATA_DIR": str(tmp_path)}

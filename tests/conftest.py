@@ -16,8 +16,12 @@ from auditreg.ledger import services
 from auditreg.ledger.models import Entry
 from auditreg.proofs.entry import Actor
 
-# CI runs the property tests with a fixed seed, so a run is repeatable; locally they explore.
-hypothesis_settings.register_profile("ci", derandomize=True)
+# CI (`.ci/run` sets CI=1) runs the property tests with a fixed seed, so a run is repeatable,
+# with no per-example deadline for a loaded runner to trip, and no example database to carry
+# between runs; locally they explore.
+hypothesis_settings.register_profile(
+    "ci", derandomize=True, deadline=None, database=None, print_blob=True
+)
 if os.environ.get("CI"):
     hypothesis_settings.load_profile("ci")
 

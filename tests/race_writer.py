@@ -2,7 +2,6 @@
 
 import os
 import sys
-import time
 
 import django
 
@@ -13,18 +12,18 @@ from django.db import transaction  # noqa: E402
 
 from auditreg.ledger import services  # noqa: E402
 from auditreg.proofs.entry import Actor  # noqa: E402
+from tests.racing import contending  # noqa: E402
 
 
-def main(writer: int, count: int, start_at: float) -> None:
+def main(writer: int, count: int) -> None:
     actor = Actor(f"service:writer-{writer}", f"Writer {writer}")
-    while time.time() < start_at:
-        time.sleep(0.001)
-    for n in range(count):
-        with transaction.atomic(durable=True):
-            services.append(
-                kind="test.raced", subject=f"writer:{writer}", payload={"n": n}, actor=actor
-            )
+    with contending():
+        for n in range(count):
+            with transaction.atomic(durable=True):
+                services.append(
+                    kind="test.raced", subject=f"writer:{writer}", payload={"n": n}, actor=actor
+                )
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]))
+    main(int(sys.argv[1]), int(sys.argv[2]))

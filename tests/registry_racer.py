@@ -1,13 +1,12 @@
 """One of several processes racing on the registry (see test_registry_races).
 
 python -m tests.registry_racer setup
-python -m tests.registry_racer register START_AT
-python -m tests.registry_racer sign USERNAME ROLE START_AT
+python -m tests.registry_racer register
+python -m tests.registry_racer sign USERNAME ROLE
 """
 
 import os
 import sys
-import time
 
 import django
 
@@ -27,6 +26,7 @@ from tests.factories import (  # noqa: E402
     sign,
     submit,
 )
+from tests.racing import contending  # noqa: E402
 
 
 def setup() -> None:
@@ -35,32 +35,27 @@ def setup() -> None:
     sign(people.vic, version, Meaning.VALIDATED, Role.VALIDATOR)
 
 
-def wait(start_at: float) -> None:
-    while time.time() < start_at:
-        time.sleep(0.001)
-
-
-def register(start_at: float) -> None:
+def register() -> None:
     trainer = Principal.objects.get(actor_id="service:trainer")
     model = RegisteredModel.objects.get(slug="credit-pd")
-    wait(start_at)
-    services.register_version(model=model, package=make_package(99), by=trainer)
+    with contending():
+        services.register_version(model=model, package=make_package(99), by=trainer)
 
 
-def sign_final(username: str, role: str, start_at: float) -> None:
+def sign_final(username: str, role: str) -> None:
     signer = Principal.objects.get(actor_id=f"user:{username}")
     version = ModelVersion.objects.get(subject="model:credit-pd/1")
-    wait(start_at)
-    try:
-        services.sign(
-            record=version,
-            meaning=Meaning.APPROVED,
-            role=Role(role),
-            password=password(username),
-            by=signer,
-        )
-    except DomainError as refusal:  # a loser of the race is refused, never double-counted
-        print(f"refused: {refusal}")
+    with contending():
+        try:
+            services.sign(
+                record=version,
+                meaning=Meaning.APPROVED,
+                role=Role(role),
+                password=password(username),
+                by=signer,
+            )
+        except DomainError as refusal:  # a loser of the race is refused, never double-counted
+            print(f"refused: {refusal}")
 
 
 if __name__ == "__main__":
@@ -68,6 +63,6 @@ if __name__ == "__main__":
     if command == "setup":
         setup()
     elif command == "register":
-        register(float(args[0]))
+        register()
     else:
-        sign_final(args[0], args[1], float(args[2]))
+        sign_final(args[0], args[1])

@@ -1,9 +1,9 @@
-"""Many processes append at once and still produce one gapless chain that verifies."""
+"""Many processes append at once and still produce one gapless chain that verifies.
+tests.racing proves they raced."""
 
 import os
 import subprocess
 import sys
-import time
 import uuid
 from itertools import pairwise
 from pathlib import Path
@@ -14,6 +14,7 @@ from django.db import IntegrityError, connection, transaction
 
 from auditreg.ledger.models import Entry
 from tests.conftest import postgres_only
+from tests.racing import race
 
 ROOT = Path(__file__).resolve().parent.parent
 WRITERS = 8
@@ -28,35 +29,24 @@ def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def race(env: dict[str, str], writers: int) -> None:
+def append_race(env: dict[str, str], writers: int) -> None:
     assert run(env, "manage.py", "migrate", "-v0").returncode == 0
     assert run(env, "manage.py", "init_keys").returncode == 0
-    start_at = time.time() + 3
-    processes = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "tests.race_writer",
-                str(writer),
-                str(PER_WRITER),
-                str(start_at),
-            ],
-            cwd=ROOT,
-            env=env,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for writer in range(writers)
-    ]
-    for process in processes:
-        _, errors = process.communicate(timeout=300)
-        assert process.returncode == 0, errors
+    race(
+        env,
+        [["-m", "tests.race_writer", str(writer), str(PER_WRITER)] for writer in range(writers)],
+    )
 
 
-def base_env(**extra: str) -> dict[str, str]:
+def base_env(data_dir: Path, **extra: str) -> dict[str, str]:
     env = dict(os.environ)
-    env.update(DEBUG="1", DJANGO_SETTINGS_MODULE="auditreg.settings", **extra)
+    env.update(
+        DEBUG="1",
+        DJANGO_SETTINGS_MODULE="auditreg.settings",
+        AUDITREG_DATA_DIR=str(data_dir),
+        RACE_DIR=str(data_dir / "race"),
+        **extra,
+    )
     return env
 
 
@@ -83,8 +73,8 @@ def test_eight_processes_appending_at_once_make_one_chain_on_postgres(tmp_path):
         password = f":{settings['PASSWORD']}" if settings["PASSWORD"] else ""
         host = f"{settings['HOST']}:{settings['PORT'] or 5432}"
         url = f"postgres://{settings['USER']}{password}@{host}/{name}"
-        env = base_env(DATABASE_URL=url, AUDITREG_DATA_DIR=str(tmp_path))
-        race(env, WRITERS)
+        env = base_env(tmp_path, DATABASE_URL=url)
+        append_race(env, WRITERS)
         verified = run(env, "manage.py", "verify_ledger")
         assert verified.returncode == 0, verified.stderr
         assert f"ledger intact: {WRITERS * PER_WRITER} entries" in verified.stdout
@@ -99,9 +89,9 @@ def test_eight_processes_appending_at_once_make_one_chain_on_postgres(tmp_path):
 
 
 def test_four_processes_appending_at_once_make_one_chain_on_sqlite(tmp_path):
-    env = base_env(AUDITREG_DATA_DIR=str(tmp_path))
+    env = base_env(tmp_path)
     env.pop("DATABASE_URL", None)
-    race(env, 4)
+    append_race(env, 4)
     verified = run(env, "manage.py", "verify_ledger")
     assert verified.returncode == 0, verified.stderr
     assert f"ledger intact: {4 * PER_WRITER} entries" in verified.stdout

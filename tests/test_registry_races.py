@@ -1,10 +1,9 @@
 """Processes racing on the registry still record each fact once: identical registrations give
-one version, simultaneous final approvals give one approval."""
+one version, simultaneous final approvals give one approval. tests.racing proves they raced."""
 
 import os
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +11,8 @@ from pathlib import Path
 import psycopg
 import pytest
 from django.db import connection
+
+from tests.racing import race
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -26,23 +27,6 @@ def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return result
 
 
-def race(env: dict[str, str], *commands: list[str]) -> None:
-    start_at = str(time.time() + 4)
-    processes = [
-        subprocess.Popen(
-            [sys.executable, "-m", "tests.registry_racer", *command, start_at],
-            cwd=ROOT,
-            env=env,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for command in commands
-    ]
-    for process in processes:
-        _, errors = process.communicate(timeout=300)
-        assert process.returncode == 0, errors
-
-
 def ledger_kinds(env: dict[str, str], kind: str) -> list[str]:
     code = (
         "from auditreg.ledger.models import Entry; "
@@ -54,6 +38,7 @@ def ledger_kinds(env: dict[str, str], kind: str) -> list[str]:
 @pytest.fixture
 def fresh_database(tmp_path) -> Iterator[dict[str, str]]:
     env = dict(os.environ, DEBUG="1", AUDITREG_DATA_DIR=str(tmp_path))
+    env["RACE_DIR"] = str(tmp_path / "race")
     env["DJANGO_SETTINGS_MODULE"] = "auditreg.settings"
     if connection.vendor != "postgresql":
         env.pop("DATABASE_URL", None)
@@ -78,12 +63,13 @@ def test_racing_registrations_and_final_approvals_record_each_fact_once(fresh_da
     run(env, "manage.py", "init_keys")
     run(env, "-m", "tests.registry_racer", "setup")
     writers = 8 if connection.vendor == "postgresql" else 4
-    race(
-        env,
-        *[["register"] for _ in range(writers)],
-        ["sign", "alice", "approver"],
-        ["sign", "marc", "model_risk_committee"],
-    )
+    racer = ["-m", "tests.registry_racer"]
+    registrars = [[*racer, "register"] for _ in range(writers)]
+    signers = [
+        [*racer, "sign", "alice", "approver"],
+        [*racer, "sign", "marc", "model_risk_committee"],
+    ]
+    race(env, registrars + signers)
     assert ledger_kinds(env, "version.registered") == ["model:credit-pd/1", "model:credit-pd/2"]
     approvals = [
         subject for subject in ledger_kinds(env, "stage.changed") if subject == "model:credit-pd/1"

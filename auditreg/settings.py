@@ -122,6 +122,7 @@ INSTALLED_APPS = [
     "auditreg.apps.AuditregConfig",
     "auditreg.facts",
     "auditreg.ledger",
+    "auditreg.accounts",
     "auditreg.registry",
     "auditreg.api",
     "lineage",
@@ -245,8 +246,8 @@ SECURE_REFERRER_POLICY = "same-origin"
 
 # --- The portal: sign-in, lock-out, idle time-out ---------------------------------------------
 
-# Every sign-in (portal, administration) goes through the lock-out: registry.lockout.
-AUTHENTICATION_BACKENDS = ["auditreg.registry.lockout.LockoutBackend"]
+# Every sign-in (portal, administration) goes through the lock-out: accounts.lockout.
+AUTHENTICATION_BACKENDS = ["auditreg.accounts.lockout.LockoutBackend"]
 LOGIN_URL = "portal:login"
 LOGIN_REDIRECT_URL = "portal:home"
 LOGOUT_REDIRECT_URL = "portal:login"
@@ -261,7 +262,14 @@ AUDITREG_SIGNIN_LOCK_MINUTES = env_int("AUDITREG_SIGNIN_LOCK_MINUTES", 15)
 
 # The projections of the ledger, in the order each fact is applied to them: lineage first, so
 # a version's correction still sees the package it replaces in the registry's tables.
-AUDITREG_PROJECTIONS = ["lineage.projection.PROJECTION", "auditreg.registry.projection.PROJECTION"]
+AUDITREG_PROJECTIONS = [
+    "auditreg.accounts.projection.PROJECTION",
+    "lineage.projection.PROJECTION",
+    "auditreg.registry.projection.PROJECTION",
+]
+# Which model versions have been signed (their lineage can no longer change): the registry
+# answers for the lineage app, which does not depend on it.
+AUDITREG_SIGNED_VERSIONS = "auditreg.registry.impact.signed_versions"
 
 # Where the checkpoint signing key (ledger.key) and the keyring of public keys (*.vkey,
 # retired keys included) are read from. Keys never live in the database.

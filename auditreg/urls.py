@@ -12,8 +12,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("portal.urls")),
 ]
 
-handler404 = "portal.errors.not_found"
-handler500 = "portal.errors.server_error"
+handler404 = "auditreg.handlers.not_found"
+handler500 = "auditreg.handlers.server_error"
 
 if settings.AUDITREG_SERVE_STATIC:
     # Development and tests; in production a web server serves STATIC_ROOT.

@@ -1,7 +1,9 @@
 """One writer process of the append benchmark: `python -m bench.append_worker MODE ID COUNT START`.
 
-MODE is `ledger` (services.append) or `plain` (a plain ORM insert of a row of the same
-size). Each row is its own transaction, as a service call would be. Prints elapsed seconds.
+MODE is `ledger` (services.append), or a plain ORM insert of a row of the same size into a
+baseline table: `mirror` (`bench.mirror`, a copy of the ledger's table) or `plain`
+(`bench.plain`, `bench.ledger`'s). Each row is its own transaction, as a service call would
+be. Prints the wall-clock times of its first start and its end.
 """
 
 import os
@@ -13,13 +15,16 @@ import django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "auditreg.settings")
 django.setup()
 
-from django.db import transaction  # noqa: E402
+from django.db import models, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from auditreg.ledger import services  # noqa: E402
 from auditreg.proofs import merkle  # noqa: E402
 from auditreg.proofs.entry import Actor, draft  # noqa: E402
+from bench.mirror import MirrorRow  # noqa: E402
 from bench.plain import PlainRow  # noqa: E402
+
+BASELINES: dict[str, type[models.Model]] = {"mirror": MirrorRow, "plain": PlainRow}
 
 
 def payload(writer: int, n: int) -> dict[str, object]:
@@ -43,21 +48,21 @@ def main(mode: str, writer: int, count: int, start_at: float) -> None:
                 services.append(
                     kind="bench.recorded", subject=subject, payload=payload(writer, n), actor=actor
                 )
-        else:
-            now = timezone.now()
-            body = draft(
-                kind="bench.recorded", subject=subject, actor=actor, payload=payload(writer, n)
-            ).seal(seq=writer * 10**9 + n, time=now, prev="00" * 32)
-            with transaction.atomic(durable=True):
-                PlainRow.objects.create(
-                    recorded_at=now,
-                    kind="bench.recorded",
-                    subject=subject,
-                    actor=actor.id,
-                    hash=merkle.leaf_hash(body),
-                    subtrees=b"\x00" * 32 if n % 2 else b"",
-                    body=body,
-                )
+            continue
+        now = timezone.now()
+        body = draft(
+            kind="bench.recorded", subject=subject, actor=actor, payload=payload(writer, n)
+        ).seal(seq=writer * 10**9 + n, time=now, prev="00" * 32)
+        with transaction.atomic(durable=True):
+            BASELINES[mode]._default_manager.create(
+                recorded_at=now,
+                kind="bench.recorded",
+                subject=subject,
+                actor=actor.id,
+                hash=merkle.leaf_hash(body),
+                subtrees=b"\x00" * 32 if n % 2 else b"",
+                body=body,
+            )
     print(started, time.time())
 
 

@@ -520,18 +520,20 @@ def command_name(process: subprocess.Popen[bytes]) -> str:
 def set_up_auditreg() -> str:
     """An administrator, the trainer service with the developer role and an ingest token,
     the models, and the snapshots the packages name (through the services, not timed)."""
+    from auditreg.accounts import services as accounts
+    from auditreg.accounts.domain import Role, Scope
     from auditreg.registry import services
-    from auditreg.registry.domain import RiskTier, Role, Scope
+    from auditreg.registry.domain import RiskTier
     from lineage import services as lineage
 
-    admin = services.enroll_person(
+    admin = accounts.enroll_person(
         username="adm01", printed_name="Bench Administrator", roles=[Role.ADMINISTRATOR],
-        by=services.SYSTEM,
+        by=accounts.SYSTEM,
     )  # fmt: skip
-    trainer = services.enroll_service(
+    trainer = accounts.enroll_service(
         name="trainer", printed_name="Nightly training pipeline", roles=[Role.DEVELOPER], by=admin
     )
-    _, token = services.issue_token(
+    _, token = accounts.issue_token(
         principal=trainer, name="bench ingest", scopes=[Scope.INGEST], by=admin
     )
     for slug in (SLUGS["package"], SLUGS["run + package"]):

@@ -144,7 +144,7 @@ def run(args: argparse.Namespace) -> None:
 
 def offline_verification() -> tuple[str, str, str, str]:
     """Export the ledger and verify the file as a third party would (stdlib + cryptography)."""
-    from auditreg.ledger.integrity import export_ledger
+    from auditreg.ledger.export import export_ledger
     from auditreg.proofs.export import verify_export
 
     with tempfile.TemporaryFile() as out:

@@ -364,6 +364,7 @@ class Timings:
 
 def measure(args: argparse.Namespace, graph: Graph, rng: random.Random) -> list[Row]:
     """Upstream, downstream and diff calls interleaved, so noise hits all alike."""
+    from auditreg.registry import impact
     from lineage import queries
 
     sources = [
@@ -377,9 +378,9 @@ def measure(args: argparse.Namespace, graph: Graph, rng: random.Random) -> list[
         upstream.graph(upstream.time(lambda: queries.upstream(subject)))  # noqa: B023
         if call % 4 == 0:
             source = rng.choice(sources)
-            downstream.graph(downstream.time(lambda: queries.downstream(source)))  # noqa: B023
+            downstream.graph(downstream.time(lambda: impact.downstream(source)))  # noqa: B023
             first, second = rng.choice(graph.versions)
-            diff.time(lambda: queries.diff(first, second))  # noqa: B023
+            diff.time(lambda: impact.diff(first, second))  # noqa: B023
     return [
         upstream.latency(f"upstream of a version at depth {args.depth}", "(target median < 50)"),
         upstream.answers(),

@@ -38,13 +38,9 @@ from bench.ledger import (
 )
 
 if TYPE_CHECKING:
+    from auditreg.accounts.models import Principal
     from auditreg.facts.replay import Replay
-    from auditreg.registry.models import (
-        Authorization,
-        ModelVersion,
-        Principal,
-        UseCase,
-    )
+    from auditreg.registry.models import Authorization, ModelVersion, UseCase
 
 Row = tuple[str, str, str, str]
 
@@ -422,19 +418,20 @@ def span(values: list[int]) -> str:
 
 
 def enroll_staff() -> None:
+    from auditreg.accounts import services as accounts
+    from auditreg.accounts.domain import Role
     from auditreg.registry import services
-    from auditreg.registry.domain import Role
 
-    admin = services.enroll_person(
+    admin = accounts.enroll_person(
         username="adm01",
         printed_name="Bench Administrator",
         roles=[Role.ADMINISTRATOR],
         password=PASSWORD,
-        by=services.SYSTEM,
+        by=accounts.SYSTEM,
     )
     for prefix, count, role in STAFF:
         for number in range(1, count + 1):
-            services.enroll_person(
+            accounts.enroll_person(
                 username=f"{prefix}{number:02d}",
                 printed_name=f"{prefix.title()} Person {number:02d}",
                 roles=[Role(role)],
@@ -443,7 +440,7 @@ def enroll_staff() -> None:
                 by=admin,
             )
     for name in ("trainer", "monitor"):
-        services.enroll_service(
+        accounts.enroll_service(
             name=name, printed_name=f"Bench {name}", roles=[Role.DEVELOPER], by=admin
         )
     committee = principal("user:mrc01")
@@ -452,7 +449,7 @@ def enroll_staff() -> None:
 
 
 def principal(actor_id: str) -> "Principal":
-    from auditreg.registry.models import Principal
+    from auditreg.accounts.models import Principal
 
     found = Principal.objects.get(actor_id=actor_id)
     found.roles()  # cached on the instance, as for a signed-in user
@@ -597,8 +594,9 @@ def record_figure(version: "ModelVersion", staff: Staff, rng: random.Random, bre
     Figures cycle through MONITORED over one-day windows going back from today."""
     from django.utils import timezone
 
+    from auditreg.accounts.domain import Role
     from auditreg.registry import services
-    from auditreg.registry.domain import Meaning, Role
+    from auditreg.registry.domain import Meaning
     from auditreg.registry.models import ModelVersion
 
     counter: int = getattr(version, "figures", 0)
@@ -818,8 +816,9 @@ class History:
             self.version(number)
 
     def version(self, number: int) -> None:
+        from auditreg.accounts.domain import Role
         from auditreg.registry import services
-        from auditreg.registry.domain import Meaning, RiskTier, Role, Stage
+        from auditreg.registry.domain import Meaning, RiskTier, Stage
 
         rng, staff = self.rng, self.staff
         package = make_package(self.slug, number, self.authors, self.index, rng)
@@ -888,8 +887,9 @@ class History:
     ) -> "Authorization | None":
         from django.utils import timezone
 
+        from auditreg.accounts.domain import Role
         from auditreg.registry import services
-        from auditreg.registry.domain import Meaning, RiskTier, Role
+        from auditreg.registry.domain import Meaning, RiskTier
         from auditreg.registry.models import Authorization
 
         rng, staff = self.rng, self.staff
@@ -915,8 +915,9 @@ class History:
         """A breach on the first day in production: roll back, revoke the authorization."""
         from django.utils import timezone
 
+        from auditreg.accounts.domain import Role
         from auditreg.registry import services
-        from auditreg.registry.domain import Meaning, Role
+        from auditreg.registry.domain import Meaning
 
         rng, staff = self.rng, self.staff
         today = timezone.localdate()

@@ -280,8 +280,9 @@ class History:
         """Signed, approved, authorized for the use case, then shadow, canary, production."""
         from django.utils import timezone
 
+        from auditreg.accounts.domain import Role
         from auditreg.registry import services
-        from auditreg.registry.domain import Meaning, Role, Stage
+        from auditreg.registry.domain import Meaning, Stage
         from auditreg.registry.models import ModelVersion
 
         rng, staff = self.rng, self.staff

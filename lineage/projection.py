@@ -5,10 +5,10 @@ services (live) and by replay (from the ledger alone): the lineage appliers of a
 run before the registry's, so a version correction still sees the package it replaces.
 """
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
-from auditreg.facts.kernel import Fact, Projection, ProjectionError, Row, Store
+from auditreg.facts.kernel import Applier, Fact, Projection, ProjectionError, Row, Store, dispatch
 from lineage import openlineage
 from lineage.domain import (
     NodeKind,
@@ -26,17 +26,6 @@ KEYS: dict[str, tuple[str, ...]] = {
     "edge": ("target", "source", "relation"),
     "event": ("digest",),
 }
-
-
-def project(fact: Fact, store: Store) -> list[str]:
-    apply = APPLY.get(fact.kind)
-    if apply is None:
-        return []
-    try:
-        apply(fact, store)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ProjectionError(fact.seq, f"{fact.kind} on {fact.subject}: {exc!r}") from None
-    return []
 
 
 def node_row(
@@ -327,7 +316,7 @@ def _openlineage_event(fact: Fact, store: Store) -> None:
             add_edge(store, fact, mapped.job.subject, mapped.run["id"], Relation.JOB)
 
 
-APPLY: dict[str, Callable[[Fact, Store], None]] = {
+APPLY: dict[str, Applier] = {
     "dataset.recorded": _dataset_recorded,
     "snapshot.recorded": _snapshot_recorded,
     "run.recorded": _run_recorded,
@@ -341,6 +330,6 @@ PROJECTION = Projection(
     name="lineage",
     keys=KEYS,
     tables="lineage.models.TABLES",
-    apply=project,
+    apply=dispatch(APPLY),
     kinds=frozenset(APPLY),
 )

@@ -9,16 +9,13 @@
 """
 
 import json
-from collections.abc import Collection, Mapping
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from django.db import connection
-from django.utils import timezone
 
 from auditreg.errors import DomainError
-from auditreg.registry.domain import AuthorizationStatus
-from auditreg.registry.models import Authorization, ModelVersion, Signature
 from lineage.models import Edge, Node
 
 # A bound on the walk: the graph has no cycles, but a bad one must not run forever.
@@ -128,46 +125,13 @@ def upstream(subject: str) -> Graph:
 
 
 def downstream(subject: str) -> Graph:
-    """The nodes built from `subject`; `versions` lists the model versions among them with
-    their stage and the authorizations naming them (as version or as fallback)."""
-    graph = _graph(subject, "downstream")
-    version_subjects = [node.subject for node in graph.nodes if node.kind == "version"]
-    versions = ModelVersion.objects.filter(subject__in=version_subjects).order_by("subject")
-    authorizations = Authorization.objects.filter(version__subject__in=version_subjects)
-    fallbacks = Authorization.objects.filter(fallback__subject__in=version_subjects)
-    now = timezone.now()
-    uses: dict[str, list[dict[str, Any]]] = {subject: [] for subject in version_subjects}
-    for role, queryset in (("version", authorizations), ("fallback", fallbacks)):
-        for auth in queryset.select_related("use_case", "version", "fallback"):
-            named = auth.version if role == "version" else auth.fallback
-            assert named is not None
-            uses[named.subject].append(
-                {
-                    "use_case": auth.use_case.slug,
-                    "authorization": auth.subject,
-                    "as": role,
-                    "status": auth.status,
-                    "in_force": auth.status == AuthorizationStatus.ACTIVE
-                    and auth.effective_from <= now < auth.expires_at,
-                    "effective_on": auth.effective_on.isoformat(),
-                    "expires_on": auth.expires_on.isoformat(),
-                }
-            )
-    graph.versions = [
-        {
-            "subject": version.subject,
-            "stage": version.stage,
-            "review_required": version.review_required,
-            "use_cases": sorted(uses[version.subject], key=lambda use: use["authorization"]),
-        }
-        for version in versions
-    ]
-    return graph
+    """The nodes built from `subject` (the registry's `impact.downstream` adds what the
+    model versions among them are authorized for)."""
+    return _graph(subject, "downstream")
 
 
-def signed_downstream(subjects: Collection[str]) -> list[str]:
-    """The model versions built from any of `subjects` (through runs and derived data) that
-    someone has signed, in order."""
+def versions_downstream(subjects: Collection[str]) -> list[str]:
+    """The model versions built from any of `subjects` (through runs and derived data)."""
     if not subjects:
         return []
     node_table, edge_table = Node._meta.db_table, Edge._meta.db_table
@@ -184,49 +148,10 @@ def signed_downstream(subjects: Collection[str]) -> list[str]:
     """  # noqa: S608 - our own table names, and one placeholder per subject
     with connection.cursor() as cursor:
         cursor.execute(walk, [*subjects, "version"])
-        versions = [subject for (subject,) in cursor.fetchall()]
-    signed = Signature.objects.filter(version_id__in=versions).values_list("version_id", flat=True)
-    return sorted({str(subject) for subject in signed})  # the key is the version's subject
+        return sorted({subject for (subject,) in cursor.fetchall()})
 
 
-def diff(first: str, second: str) -> dict[str, Any]:
-    """What changed from version `first` to version `second`."""
-    a, b = (_version(subject) for subject in (first, second))
-    data = {side: _snapshots(version.subject) for side, version in (("a", a), ("b", b))}
-    pa, pb = a.package, b.package
-    return {
-        "from": a.subject,
-        "to": b.subject,
-        "artifact": _change(pa["artifact"]["digest"], pb["artifact"]["digest"]),
-        "data": {
-            "added": sorted(data["b"].keys() - data["a"].keys()),
-            "removed": sorted(data["a"].keys() - data["b"].keys()),
-            "unchanged": sorted(data["a"].keys() & data["b"].keys()),
-        },
-        "code": _change(
-            {k: pa["code"][k] for k in ("repository", "commit", "dirty")},
-            {k: pb["code"][k] for k in ("repository", "commit", "dirty")},
-        ),
-        "environment": {
-            "lock_digest": _change(
-                pa["environment"]["lock_digest"], pb["environment"]["lock_digest"]
-            ),
-            "python": _change(pa["environment"]["python"], pb["environment"]["python"]),
-            "packages": _mapping_diff(pa["environment"]["packages"], pb["environment"]["packages"]),
-        },
-        "parameters": _mapping_diff(pa["hyperparameters"], pb["hyperparameters"]),
-        "metrics": _mapping_diff(pa["metrics"], pb["metrics"]),
-    }
-
-
-def _version(subject: str) -> ModelVersion:
-    version = ModelVersion.objects.filter(subject=subject).first()
-    if version is None:
-        raise DomainError(f"{subject} is not a registered model version")
-    return version
-
-
-def _snapshots(subject: str) -> dict[str, str]:
+def snapshots_upstream(subject: str) -> dict[str, str]:
     """Every dataset snapshot upstream of a version (through runs and derived data)."""
     nodes_sql, _ = UPSTREAM
     with connection.cursor() as cursor:
@@ -235,19 +160,3 @@ def _snapshots(subject: str) -> dict[str, str]:
             [subject, MAX_DEPTH, "snapshot"],
         )
         return dict(cursor.fetchall())
-
-
-def _change(before: Any, after: Any) -> dict[str, Any]:
-    return {"from": before, "to": after, "changed": before != after}
-
-
-def _mapping_diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        "added": {name: after[name] for name in sorted(after.keys() - before.keys())},
-        "removed": {name: before[name] for name in sorted(before.keys() - after.keys())},
-        "changed": {
-            name: {"from": before[name], "to": after[name]}
-            for name in sorted(before.keys() & after.keys())
-            if before[name] != after[name]
-        },
-    }

@@ -11,14 +11,16 @@ from collections.abc import Callable, Collection
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils.module_loading import import_string
 
+from auditreg.accounts.domain import Role
+from auditreg.accounts.models import Principal
+from auditreg.accounts.services import require_role
 from auditreg.errors import Conflict, DomainError
 from auditreg.facts.record import write_fact
 from auditreg.ledger.services import lock_ledger, lock_subject
-from auditreg.registry.domain import Role
-from auditreg.registry.models import Principal
-from auditreg.registry.services import check_snapshots_recorded, require_role
 from lineage import openlineage, queries
 from lineage.domain import (
     Relation,
@@ -27,6 +29,7 @@ from lineage.domain import (
     check_run,
     check_snapshot,
     dataset_subject,
+    is_snapshot_subject,
     snapshot_subject,
 )
 from lineage.models import Edge, Event, Node
@@ -36,6 +39,21 @@ RECORDERS = {Role.DEVELOPER, Role.VALIDATOR}
 
 P = ParamSpec("P")
 T = TypeVar("T")
+
+
+def check_snapshots_recorded(subjects: list[str], digests: dict[str, str] | None = None) -> None:
+    """Refuse references to dataset snapshots that are not recorded in the lineage, or were
+    recorded with another content digest."""
+    found = dict(
+        Node.objects.filter(subject__in=subjects, kind="snapshot").values_list("subject", "digest")
+    )
+    for subject in subjects:
+        if not is_snapshot_subject(subject) or subject not in found:
+            raise DomainError(f"{subject} is not a recorded dataset snapshot")
+        if digests and digests.get(subject) not in (None, found[subject]):
+            raise DomainError(
+                f"{subject} was recorded with digest {found[subject]}, not {digests[subject]}"
+            )
 
 
 def checked_again_on_conflict(write: Callable[P, T]) -> Callable[P, T]:
@@ -78,6 +96,13 @@ def check_signed_lineage(report: dict[str, Any], *, job: str = "") -> None:
     check_unsigned(targets, f"{subject}: this report")
 
 
+def _signed_versions() -> Callable[[list[str]], list[str]]:
+    """Which model versions are signed is the registry's to say (lineage never imports it):
+    `settings.AUDITREG_SIGNED_VERSIONS` names its function."""
+    signed: Callable[[list[str]], list[str]] = import_string(settings.AUDITREG_SIGNED_VERSIONS)
+    return signed
+
+
 def check_unsigned(subjects: Collection[str], what: str) -> None:
     """Refuse (Conflict) if a signed model version was built from any of `subjects`.
 
@@ -88,7 +113,7 @@ def check_unsigned(subjects: Collection[str], what: str) -> None:
     if not subjects:
         return
     lock_ledger()
-    signed = queries.signed_downstream(sorted(subjects))
+    signed = _signed_versions()(queries.versions_downstream(sorted(subjects)))
     if signed:
         raise Conflict(
             f"{what} would change the lineage of {', '.join(signed)}, which has been signed; "

@@ -10,8 +10,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from auditreg.registry.models import Principal
-from auditreg.registry.services import READERS
+from auditreg.accounts.models import Principal
+from auditreg.accounts.services import READERS
 
 P = ParamSpec("P")
 View = Callable[Concatenate[HttpRequest, Principal, P], HttpResponse]

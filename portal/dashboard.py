@@ -1,41 +1,29 @@
-"""What the dashboard shows, read in a fixed number of queries whatever the data size."""
+"""What the dashboard shows, read in a fixed number of queries whatever the data size; and
+the approvals inbox's queues, which are the dashboard's, paged."""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from auditreg.ledger.models import Checkpoint
+from auditreg.accounts.domain import Role
+from auditreg.accounts.models import Principal
+from auditreg.ledger.models import Checkpoint, VerificationRun
 from auditreg.ledger.services import latest_checkpoint
-from auditreg.registry.domain import (
-    AuthorizationStatus,
-    Requirement,
-    Role,
-    Signed,
-    Stage,
-    missing_signatures,
-    package_authors,
-    signable_now,
-    stored_requirements,
-)
-from auditreg.registry.models import (
-    Authorization,
-    ModelVersion,
-    Policy,
-    Principal,
-    RegisteredModel,
-    Signature,
-)
-from auditreg.registry.services import ChangeRequest, as_signed, change_requests, counts_on
-from portal.ledger import last_finished_run
-from portal.models import VerificationRun
+from auditreg.ledger.verification import last_finished_run
+from auditreg.registry import rules, selectors
+from auditreg.registry.domain import AuthorizationStatus, Stage
+from auditreg.registry.models import Authorization, ModelVersion, Policy, RegisteredModel, Signature
+from auditreg.registry.selectors import ChangeRequest
 
 EXPIRY_HORIZONS = (30, 60, 90)
 # Each list on the dashboard shows this many items, the most urgent first, and says how many
 # more there are: a bank's inventory has hundreds waiting, and the page must stay quick.
 SHOWN = 20
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -43,6 +31,18 @@ class Waiting:
     subject: str
     title: str
     missing: list[str]
+
+
+@dataclass(frozen=True)
+class Shown(Generic[T]):
+    """The first items of a list, and how many it has in all."""
+
+    items: list[T]
+    total: int
+
+    @property
+    def more(self) -> bool:
+        return self.total > len(self.items)
 
 
 @dataclass(frozen=True)
@@ -56,78 +56,31 @@ class Expiring:
 
 @dataclass(frozen=True)
 class Dashboard:
-    sign_offs: list[Waiting]
-    authorizations: list[Waiting]
-    reviews_due: list[ModelVersion]
+    sign_offs: Shown[Waiting]
+    authorizations: Shown[Waiting]
+    is_validator: bool
+    reviews_due: Shown[ModelVersion]
     expiring: list[Expiring]
     # How many authorizations expire within each horizon (all of them, not only those shown).
     expiring_counts: list[tuple[int, int]]
-    changes_requested: list[ChangeRequest]
+    changes_requested: Shown[ChangeRequest]
     by_tier: list[tuple[str, int]]
     by_stage: list[tuple[str, int]]
     checkpoint: Checkpoint | None
     verification: VerificationRun | None
 
 
-def open_roles(requirements: list[Requirement], signed: list[Signed]) -> set[str]:
-    """The roles that could sign next: approvals wait for their validation sign-off."""
-    requirements = signable_now(requirements, signed)
-    missing = missing_signatures(requirements, signed)
-    return {r.role.value for r in requirements if any(m.endswith(f" by {r.role}") for m in missing)}
-
-
 def build(me: Principal) -> Dashboard:
-    roles = me.roles()
-    policies = {p.risk_tier: p for p in Policy.objects.all()}
-    versions = list(
-        ModelVersion.objects.filter(stage=Stage.VALIDATION)
-        .select_related("model")
-        .order_by("stage_seq")
-    )
-    proposals = list(
-        Authorization.objects.filter(status=AuthorizationStatus.PROPOSED)
-        .select_related("version__model")
-        .order_by("proposed_seq")
-    )
-    signed: dict[str, list[Signature]] = {}
-    subjects = [v.subject for v in versions] + [a.subject for a in proposals]
-    for signature in Signature.objects.filter(subject__in=subjects, binding_valid=True):
-        signed.setdefault(signature.subject, []).append(signature)
-    sign_offs = []
-    for version in versions:
-        current = [s for s in signed.get(version.subject, []) if counts_on(version, s)]
-        policy = policies.get(version.model.risk_tier)
-        if policy is not None:
-            item = _waiting(
-                me, roles, version.subject, version.model.name, policy.approval, current
-            )
-            if item is not None:
-                sign_offs.append(item)
-    authorizations = []
-    for proposal in proposals:
-        policy = policies.get(proposal.version.model.risk_tier)
-        if policy is not None:
-            title = f"{proposal.version_id} for {proposal.use_case_id}"
-            current = signed.get(proposal.subject, [])
-            item = _waiting(me, roles, proposal.subject, title, policy.authorization, current)
-            if item is not None:
-                authorizations.append(item)
-    reviews_due = (
-        list(
-            ModelVersion.objects.filter(review_required=True)
-            .select_related("model")
-            .order_by("review_seq")
-        )
-        if Role.VALIDATOR.value in roles
-        else []
-    )
+    queues = Queues.read(me)
+    is_validator = Role.VALIDATOR.value in me.roles()
     return Dashboard(
-        sign_offs=sign_offs,
-        authorizations=authorizations,
-        reviews_due=reviews_due,
+        sign_offs=queues.shown(queues.versions),
+        authorizations=queues.shown(queues.proposals),
+        is_validator=is_validator,
+        reviews_due=_reviews_due() if is_validator else Shown([], 0),
         expiring=_expiring(),
         expiring_counts=_expiring_counts(),
-        changes_requested=_changes_requested(me, versions, signed),
+        changes_requested=_changes_requested(me, queues.in_validation),
         by_tier=_counts(RegisteredModel.objects.values_list("risk_tier").annotate(n=Count("*"))),
         by_stage=_counts(ModelVersion.objects.values_list("stage").annotate(n=Count("*"))),
         checkpoint=latest_checkpoint(),
@@ -135,46 +88,108 @@ def build(me: Principal) -> Dashboard:
     )
 
 
-def _waiting(
-    me: Principal,
-    roles: set[str],
-    subject: str,
-    title: str,
-    policy: list[dict[str, Any]],
-    signatures: list[Signature],
-) -> Waiting | None:
-    if any(s.signer == me.actor_id for s in signatures):
-        return None
-    signed = as_signed(signatures)
-    requirements = stored_requirements(policy)
-    if not open_roles(requirements, signed) & roles:
-        return None
-    return Waiting(subject=subject, title=title, missing=missing_signatures(requirements, signed))
+Record = ModelVersion | Authorization
 
 
-def _changes_requested(
-    me: Principal, versions: list[ModelVersion], signed: dict[str, list[Signature]]
-) -> list[ChangeRequest]:
-    """Open requests for changes on the versions this person registered, developed or authored."""
-    mine = [
-        v
-        for v in versions
-        if me.actor_id == v.registered_by
-        or me.actor_id in package_authors(v.package)
-        or any(
-            s.signer == me.actor_id for s in signed.get(v.subject, []) if s.meaning == "authored"
+@dataclass
+class Queues:
+    """The versions in validation and the authorization proposals that wait for a signature
+    this person's roles can give and they have not given, the longest waiting first.
+
+    Every candidate is read (in three queries), since only the policy decides which wait; a
+    row in words is made only for those shown.
+    """
+
+    me: Principal
+    policies: dict[str, Policy]
+    signatures: dict[str, list[Signature]]
+    in_validation: list[ModelVersion]
+    versions: list[ModelVersion]
+    proposals: list[Authorization]
+
+    @classmethod
+    def read(cls, me: Principal) -> "Queues":
+        versions = list(
+            ModelVersion.objects.filter(stage=Stage.VALIDATION)
+            .select_related("model")
+            .order_by("stage_seq")
         )
+        proposals = list(
+            Authorization.objects.filter(status=AuthorizationStatus.PROPOSED)
+            .select_related("version__model", "use_case")
+            .order_by("proposed_seq")
+        )
+        records: list[Record] = [*versions, *proposals]
+        by_subject = {r.subject: r for r in records}
+        signatures: dict[str, list[Signature]] = {r.subject: [] for r in records}
+        found = Signature.objects.filter(subject__in=list(by_subject), binding_valid=True)
+        for signature in found.order_by("seq"):
+            if selectors.counts_on(by_subject[signature.subject], signature):
+                signatures[signature.subject].append(signature)
+        policies = {p.risk_tier: p for p in Policy.objects.all()}
+        queues = cls(me, policies, signatures, versions, [], [])
+        queues.versions = [v for v in versions if queues.waits(v)]
+        queues.proposals = [a for a in proposals if queues.waits(a)]
+        return queues
+
+    def policy(self, record: Record) -> Policy | None:
+        model = record.model if isinstance(record, ModelVersion) else record.version.model
+        return self.policies.get(model.risk_tier)
+
+    def waits(self, record: Record) -> bool:
+        """The policy waits for a role this person holds, and they have not signed."""
+        policy, signed = self.policy(record), self.signatures[record.subject]
+        if policy is None or any(s.signer == self.me.actor_id for s in signed):
+            return False
+        required = selectors.requirements(policy, record)
+        return not rules.open_roles(required, selectors.as_signed(signed)).isdisjoint(
+            self.me.roles()
+        )
+
+    def row(self, record: Record) -> Waiting:
+        policy = self.policy(record)
+        assert policy is not None
+        signed = selectors.as_signed(self.signatures[record.subject])
+        if isinstance(record, ModelVersion):
+            title = record.model.name
+        else:
+            title = f"{record.version_id} for {record.use_case_id}"
+        missing = rules.missing_signatures(selectors.requirements(policy, record), signed)
+        return Waiting(subject=record.subject, title=title, missing=missing)
+
+    def shown(self, records: list[ModelVersion] | list[Authorization]) -> Shown[Waiting]:
+        return Shown([self.row(r) for r in records[:SHOWN]], len(records))
+
+
+def _reviews_due() -> Shown[ModelVersion]:
+    due = ModelVersion.objects.filter(review_required=True)
+    shown = list(due.select_related("model").order_by("review_seq")[:SHOWN])
+    return Shown(shown, due.count() if len(shown) == SHOWN else len(shown))
+
+
+def _changes_requested(me: Principal, versions: list[ModelVersion]) -> Shown[ChangeRequest]:
+    """Open requests for changes on the versions this person built (`rules.builders`)."""
+    found = selectors.change_requests(versions)
+    asked = [v for v in versions if any(r.open for r in found.get(v.subject, []))]
+    builders = selectors.builders_by_version(asked)
+    mine = [
+        r
+        for v in asked
+        if me.actor_id in builders[v.subject]
+        for r in found[v.subject]
+        if r.open
     ]
-    found = change_requests(mine)
-    return [r for v in mine for r in found.get(v.subject, []) if r.open]
+    return Shown(mine[:SHOWN], len(mine))
 
 
 def _expiring() -> list[Expiring]:
     now = timezone.now()
     horizon = now + timedelta(days=max(EXPIRY_HORIZONS))
-    rows = Authorization.objects.filter(
-        status=AuthorizationStatus.ACTIVE, expires_at__gt=now, expires_at__lte=horizon
-    ).order_by("expires_at")[:SHOWN]
+    rows = (
+        Authorization.objects.in_force(now)
+        .filter(expires_at__lte=horizon)
+        .order_by("expires_at")[:SHOWN]
+    )
     return [
         Expiring(
             subject=a.subject,
@@ -191,15 +206,12 @@ def _expiring_counts() -> list[tuple[int, int]]:
     """(days, authorizations in force expiring within them) for each horizon, in one query."""
     now = timezone.now()
     horizon = now + timedelta(days=max(EXPIRY_HORIZONS))
-    active = Authorization.objects.filter(
-        status=AuthorizationStatus.ACTIVE, expires_at__gt=now, expires_at__lte=horizon
-    )
-    # Counting a column of the (status, expires_at) index lets PostgreSQL read the index alone.
+    in_force = Authorization.objects.in_force(now).filter(expires_at__lte=horizon)
     within = {
         f"within_{days}": Count("expires_at", filter=Q(expires_at__lte=now + timedelta(days=days)))
         for days in EXPIRY_HORIZONS
     }
-    counts = active.aggregate(**within)
+    counts = in_force.aggregate(**within)
     return [(days, int(counts[f"within_{days}"])) for days in EXPIRY_HORIZONS]
 
 

@@ -1,10 +1,10 @@
-"""The portal's error pages; URLs under /api/ keep their problem+json answers."""
+"""The portal's error pages (auditreg.handlers sends the API's errors to the API)."""
 
 from django.http import HttpRequest, HttpResponse, HttpResponseServerError
 from django.shortcuts import render
 from django.template import loader
 
-from auditreg.api import errors as api_errors
+from auditreg.registry import rules
 from portal.access import person_for
 
 
@@ -13,11 +13,9 @@ def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
 
     It names no data, so it needs no role; the navigation shows only to those who hold one.
     """
-    if request.path.startswith("/api/"):
-        return api_errors.not_found(request, exception)
     user = getattr(request, "user", None)
     me = person_for(request) if user is not None and user.is_authenticated else None
-    roles = sorted(role.replace("_", " ") for role in me.roles()) if me else []
+    roles = rules.roles_words(me.roles()) if me else []
     context = {"me": me, "roles": roles, "section": "", "path": request.path}
     return render(request, "portal/404.html", context, status=404)
 
@@ -26,9 +24,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
     """handler500: the portal's layout with no detail of the failure and no data.
 
     Rendered without the request: context processors, the session and the person's roles
-    need the database, which may be what failed. The API answers problem+json.
+    need the database, which may be what failed.
     """
-    if request.path.startswith("/api/"):
-        return api_errors.server_error(request)
     context: dict[str, object] = {"me": None, "roles": [], "section": ""}
     return HttpResponseServerError(loader.get_template("portal/500.html").render(context))

@@ -3,7 +3,7 @@ from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils import timezone
 
-from auditreg.registry import lockout
+from auditreg.accounts import lockout
 
 
 class SignInForm(AuthenticationForm):

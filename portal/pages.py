@@ -5,12 +5,13 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from auditreg.registry.models import Principal
+from auditreg.accounts.models import Principal
+from auditreg.registry import rules
 
 
 def render_page(
     request: HttpRequest, me: Principal, template: str, section: str, context: dict[str, Any]
 ) -> HttpResponse:
     """Render a portal page with what the layout needs: the person, their roles, the section."""
-    roles = sorted(role.replace("_", " ") for role in me.roles())
+    roles = rules.roles_words(me.roles())
     return render(request, template, {"me": me, "roles": roles, "section": section, **context})

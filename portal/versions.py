@@ -10,7 +10,7 @@ from django.urls import NoReverseMatch, reverse
 from auditreg.errors import DomainError
 from auditreg.ledger.models import Entry
 from auditreg.proofs.checks import whole_number
-from auditreg.registry import services
+from auditreg.registry import impact, selectors
 from auditreg.registry.models import ModelVersion, RegisteredModel, UseCase
 from lineage import queries as lineage
 from lineage.models import Edge, Node
@@ -54,7 +54,7 @@ def version_page(slug: str, number: int, diff: str) -> dict[str, Any]:
         "record": version,
         "graph": _graph(version.subject, report.context["lineage"]),
         "entries": _entries(seqs),
-        "change_requests": services.change_requests([version]).get(version.subject, []),
+        "change_requests": selectors.change_requests([version]).get(version.subject, []),
         "others": [n for n in numbers if n != number],
         "diff_number": diff,
         "diff": changes,
@@ -74,7 +74,7 @@ def _diff(
     if number == version.number:
         return None, "Choose another version than this one."
     other = f"{version.model.subject}/{number}"
-    return content._diff_rows(lineage.diff(other, version.subject)), ""
+    return content._diff_rows(impact.diff(other, version.subject)), ""
 
 
 def _entries(seqs: list[int]) -> list[dict[str, Any]]:
@@ -149,7 +149,7 @@ def _graph(subject: str, upstream: dict[str, Any]) -> dict[str, Any]:
 
 def _downstream(subject: str) -> lineage.Graph | None:
     try:
-        return lineage.downstream(subject)
+        return impact.downstream(subject)
     except DomainError:  # the version is not (yet) a lineage node
         return None
 

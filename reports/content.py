@@ -27,16 +27,16 @@ from zoneinfo import ZoneInfo
 from django.db.models import Q
 from django.utils import timezone
 
+from auditreg.accounts.models import Principal
 from auditreg.errors import DomainError
 from auditreg.ledger.models import Entry
-from auditreg.registry import services
-from auditreg.registry.domain import Meaning
+from auditreg.registry import impact, rules, selectors
+from auditreg.registry.domain import Meaning, stored_requirements
 from auditreg.registry.models import (
     Authorization,
     ModelVersion,
     MonitoringRecord,
     Policy,
-    Principal,
     ReviewPeriod,
     Signature,
     SigningFailure,
@@ -136,12 +136,13 @@ def _model_risk(version: ModelVersion) -> ReportContent:
         .select_related("use_case")
         .order_by("use_case", "number")
     )
-    auth_signatures = _signatures_by_subject([a.subject for a in authorizations])
+    auth_signatures = _signatures_by_subject({a.subject: a.facts_digest for a in authorizations})
     policy = Policy.objects.filter(risk_tier=model.risk_tier).first()
     graph = _lineage(version.subject)
     monitoring = _monitoring(version)
     history = _history(version)
-    builders = services.builders_of(version)
+    # The same builders the signing service keeps from deciding on the version.
+    builders = selectors.builders_of(version)
     for actor in [model.registered_by, version.registered_by, *builders]:
         names.want(actor)
     names.want_all(s.signer for s in signatures)
@@ -227,13 +228,13 @@ def _clinical(version: ModelVersion, use_case: UseCase) -> ReportContent:
         ModelVersion.objects.filter(subject=fallback_subject).first() if fallback_subject else None
     )
     previous = _previous_authorized(version, authorizations)
-    changes = lineage.diff(previous.subject, version.subject) if previous else None
+    changes = impact.diff(previous.subject, version.subject) if previous else None
     related = [version.subject] + ([fallback.subject] if fallback else [])
     signatures = list(Signature.objects.filter(subject__in=related).order_by("seq"))
     by_version: dict[str, list[Signature]] = defaultdict(list)
     for s in signatures:
         by_version[s.subject].append(s)
-    auth_signatures = _signatures_by_subject([a.subject for a in authorizations])
+    auth_signatures = _signatures_by_subject({a.subject: a.facts_digest for a in authorizations})
     names.want_all([model.registered_by, version.registered_by, use_case.created_by])
     names.want_all(s.signer for s in signatures)
     names.want_all(a.proposed_by for a in authorizations)
@@ -558,7 +559,7 @@ def _policy_row(policy: Policy | None) -> dict[str, Any] | None:
         return None
 
     def words(items: list[dict[str, Any]]) -> list[str]:
-        return [f"{i['count']} {i['meaning']} by {i['role'].replace('_', ' ')}" for i in items]
+        return [rules.requirement_words(r) for r in stored_requirements(items)]
 
     return {
         "risk_tier": policy.risk_tier,
@@ -569,18 +570,22 @@ def _policy_row(policy: Policy | None) -> dict[str, Any] | None:
     }
 
 
-def _signature_row(signature: Signature, facts: str | None) -> dict[str, Any]:
+def _signature_row(signature: Signature, facts: str) -> dict[str, Any]:
     """The Part 11 manifestation (11.50): printed name, date and time with zone and UTC
-    offset, meaning, role, comment; and whether it binds to the record's current facts."""
+    offset, meaning, role, comment; and whether it counts on the record's current facts."""
     local = signature.signed_at.astimezone(ZoneInfo(signature.time_zone))
-    counts = signature.binding_valid and (facts is None or signature.content.get("facts") == facts)
+    counts = rules.counts(
+        binding_valid=signature.binding_valid,
+        signed_facts=signature.content.get("facts"),
+        facts=facts,
+    )
     return {
         "seq": signature.seq,
         "subject": signature.subject,
         "signer": signature.signer,
         "printed_name": signature.printed_name,
         "username": signature.username,
-        "role": signature.role.replace("_", " "),
+        "role": rules.role_words(signature.role),
         "meaning": signature.meaning,
         "comment": signature.comment,
         "signed_at": local_time(local),
@@ -591,10 +596,11 @@ def _signature_row(signature: Signature, facts: str | None) -> dict[str, Any]:
     }
 
 
-def _signatures_by_subject(subjects: list[str]) -> dict[str, list[dict[str, Any]]]:
+def _signatures_by_subject(facts: Mapping[str, str]) -> dict[str, list[dict[str, Any]]]:
+    """The signature rows of each record, by subject; `facts`: each record's facts digest."""
     found: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for signature in Signature.objects.filter(subject__in=subjects).order_by("seq"):
-        found[signature.subject].append(_signature_row(signature, None))
+    for signature in Signature.objects.filter(subject__in=list(facts)).order_by("seq"):
+        found[signature.subject].append(_signature_row(signature, facts[signature.subject]))
     return found
 
 
@@ -860,7 +866,7 @@ def _open_issues(
         )
     if version.stage in ("development", "validation"):
         try:
-            missing = services.approval_missing(version)
+            missing = selectors.approval_missing(version)
         except DomainError as refusal:
             missing = [str(refusal)]
         for item in missing:

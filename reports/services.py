@@ -19,14 +19,15 @@ from django.core.files.storage import storages
 from django.db import transaction
 from django.utils import timezone
 
+from auditreg.accounts.models import Principal
+from auditreg.accounts.services import READERS, SYSTEM, require_role
 from auditreg.errors import DomainError
 from auditreg.facts.record import write_fact
 from auditreg.ledger import services as ledger
 from auditreg.ledger.models import Entry
 from auditreg.proofs.entry import format_time
 from auditreg.proofs.evidence import ATTACHMENT_NAME, encode
-from auditreg.registry.models import ModelVersion, Principal, UseCase
-from auditreg.registry.services import READERS, SYSTEM, require_role
+from auditreg.registry.models import ModelVersion, UseCase
 from reports import content, evidence, render, signing
 from reports.models import ReportKind, ReportRequest, ReportStatus
 

@@ -8,16 +8,13 @@ from typing import Any
 
 from django.utils import timezone
 
+from auditreg.accounts import services as accounts
+from auditreg.accounts.domain import Role
+from auditreg.accounts.models import Principal
+from auditreg.accounts.services import SYSTEM
 from auditreg.registry import services
-from auditreg.registry.domain import Meaning, RiskTier, Role, Stage
-from auditreg.registry.models import (
-    Authorization,
-    ModelVersion,
-    Principal,
-    RegisteredModel,
-    UseCase,
-)
-from auditreg.registry.services import SYSTEM
+from auditreg.registry.domain import Meaning, RiskTier, Stage
+from auditreg.registry.models import Authorization, ModelVersion, RegisteredModel, UseCase
 
 PEOPLE = {
     "ada": ("Ada Administrator", [Role.ADMINISTRATOR]),
@@ -51,7 +48,7 @@ class People:
 
 def make_people() -> People:
     people = {}
-    ada = services.enroll_person(
+    ada = accounts.enroll_person(
         username="ada",
         printed_name="Ada Administrator",
         roles=[Role.ADMINISTRATOR],
@@ -62,7 +59,7 @@ def make_people() -> People:
     for username, (name, roles) in PEOPLE.items():
         if username == "ada":
             continue
-        people[username] = services.enroll_person(
+        people[username] = accounts.enroll_person(
             username=username,
             printed_name=name,
             roles=roles,
@@ -70,7 +67,7 @@ def make_people() -> People:
             time_zone="America/New_York",
             by=ada,
         )
-    people["trainer"] = services.enroll_service(
+    people["trainer"] = accounts.enroll_service(
         name="trainer", printed_name="Nightly training pipeline", roles=[Role.DEVELOPER], by=ada
     )
     for tier, policy in services.DEFAULT_POLICIES.items():

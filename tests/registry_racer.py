@@ -13,10 +13,12 @@ import django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "auditreg.settings")
 django.setup()
 
+from auditreg.accounts.domain import Role  # noqa: E402
+from auditreg.accounts.models import Principal  # noqa: E402
 from auditreg.errors import DomainError  # noqa: E402
 from auditreg.registry import services  # noqa: E402
-from auditreg.registry.domain import Meaning, Role  # noqa: E402
-from auditreg.registry.models import ModelVersion, Principal, RegisteredModel  # noqa: E402
+from auditreg.registry.domain import Meaning  # noqa: E402
+from auditreg.registry.models import ModelVersion, RegisteredModel  # noqa: E402
 from tests.factories import (  # noqa: E402
     make_model,
     make_package,

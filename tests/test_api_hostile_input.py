@@ -12,12 +12,12 @@ import rfc8785
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
+from auditreg.accounts import services as accounts
+from auditreg.accounts.domain import Scope
 from auditreg.api.errors import problem_handler
 from auditreg.api.pagination import Pages
 from auditreg.api.urls import urlpatterns
 from auditreg.ledger.models import Entry
-from auditreg.registry import services
-from auditreg.registry.domain import Scope
 from tests.conftest import append_many
 from tests.factories import make_model, make_package
 
@@ -29,7 +29,7 @@ def client(people) -> APIClient:
     append_many(12)
     call_command("checkpoint", stdout=io.StringIO())
     make_model(people)
-    _, token = services.issue_token(
+    _, token = accounts.issue_token(
         principal=people.trainer, name="job", scopes=[Scope.INGEST, Scope.READ], by=people.ada
     )
     api = APIClient()

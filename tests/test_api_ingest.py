@@ -13,11 +13,13 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from auditreg.accounts import services as accounts
+from auditreg.accounts.domain import Role, Scope
 from auditreg.api.models import IdempotencyRecord
 from auditreg.ledger.models import Entry
 from auditreg.proofs.checks import sha256_of
 from auditreg.registry import services
-from auditreg.registry.domain import Meaning, Role, Scope
+from auditreg.registry.domain import Meaning
 from auditreg.registry.models import ModelVersion
 from tests.conftest import postgres_only
 from tests.factories import approve, authorize, deploy, make_model, make_package, make_use_case
@@ -31,7 +33,7 @@ def digest(text: str) -> str:
 
 
 def token_client(people, *scopes: Scope, days: int = 30) -> APIClient:
-    _, token = services.issue_token(
+    _, token = accounts.issue_token(
         principal=people.trainer, name="job", scopes=list(scopes), days=days, by=people.ada
     )
     client = APIClient()
@@ -221,10 +223,10 @@ def test_expired_and_revoked_tokens_get_401(people, clock):
     expired = token_client(people, Scope.READ, days=1)
     clock.advance(days=2)
     assert problem(expired.get(API + "models"), 401)
-    row, token = services.issue_token(
+    row, token = accounts.issue_token(
         principal=people.trainer, name="x", scopes=[Scope.READ], days=5, by=people.ada
     )
-    services.revoke_token(token=row, reason="leaked", by=people.ada)
+    accounts.revoke_token(token=row, reason="leaked", by=people.ada)
     revoked = APIClient()
     revoked.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     assert problem(revoked.get(API + "models"), 401)
@@ -361,12 +363,12 @@ def test_refused_requests_are_not_remembered(ingest, model):
 
 def test_keys_are_per_principal(people, ingest, model):
     post(ingest, "datasets", {"name": "d1"}, HTTP_IDEMPOTENCY_KEY="shared")
-    services.enroll_service(
+    accounts.enroll_service(
         name="other", printed_name="Other job", roles=[Role.DEVELOPER], by=people.ada
     )
-    from auditreg.registry.models import Principal
+    from auditreg.accounts.models import Principal
 
-    _, token = services.issue_token(
+    _, token = accounts.issue_token(
         principal=Principal.objects.get(actor_id="service:other"),
         name="t",
         scopes=[Scope.INGEST],
@@ -388,7 +390,7 @@ def test_a_malformed_key_is_refused(ingest, model):
 def test_concurrent_identical_requests_record_one_version(
     transactional_db, live_server, people, model
 ):
-    _, token = services.issue_token(
+    _, token = accounts.issue_token(
         principal=people.trainer, name="race", scopes=[Scope.INGEST], days=5, by=people.ada
     )
     body = json.dumps({"package": make_package(7)}).encode()

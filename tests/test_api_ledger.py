@@ -6,11 +6,11 @@ import pytest
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
+from auditreg.accounts import services as accounts
+from auditreg.accounts.domain import Scope
 from auditreg.ledger.keys import load_keyring
 from auditreg.proofs import merkle
 from auditreg.proofs.note import open_checkpoint
-from auditreg.registry import services
-from auditreg.registry.domain import Scope
 from tests.conftest import append_many
 from tests.test_api_tokens import client_with, issue
 
@@ -19,7 +19,7 @@ from tests.test_api_tokens import client_with, issue
 def reader(people) -> APIClient:
     append_many(40)
     call_command("checkpoint", stdout=io.StringIO())
-    _, token = services.issue_token(
+    _, token = accounts.issue_token(
         principal=people.trainer, name="reader", scopes=[Scope.READ], by=people.ada
     )
     client = APIClient()

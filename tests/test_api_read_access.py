@@ -12,10 +12,10 @@ from django.core.management import call_command
 from django.urls import URLPattern, reverse
 from rest_framework.test import APIClient
 
+from auditreg.accounts import services as accounts
+from auditreg.accounts.domain import Scope
 from auditreg.api import urls as api_urls
 from auditreg.ledger.models import Entry
-from auditreg.registry import services
-from auditreg.registry.domain import Scope
 from lineage import services as lineage
 from reports import services as reports
 from tests.factories import People, make_model, make_version
@@ -88,7 +88,7 @@ def session(username: str) -> APIClient:
 
 
 def token(people: People, *scopes: Scope) -> APIClient:
-    _, secret = services.issue_token(
+    _, secret = accounts.issue_token(
         principal=people.trainer, name="reader", scopes=list(scopes), by=people.ada
     )
     client = APIClient()
@@ -107,7 +107,7 @@ def not_enrolled(people: People) -> APIClient:
 
 
 def deactivated_auditor(people: People) -> APIClient:
-    services.set_active(principal=people.olga, active=False, reason="left", by=people.ada)
+    accounts.set_active(principal=people.olga, active=False, reason="left", by=people.ada)
     client = APIClient()
     # Deactivation blocks sign-in; a session opened before it must read nothing either.
     client.force_login(get_user_model().objects.get(username="olga"))

@@ -6,9 +6,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
+from auditreg.accounts import services as accounts
+from auditreg.accounts.domain import Scope
 from auditreg.ledger.models import Entry
-from auditreg.registry import services as registry
-from auditreg.registry.domain import Scope
 from reports import services
 from reports.models import ReportRequest
 from tests.factories import approve, make_model, make_version
@@ -20,7 +20,7 @@ def version(people, signing_dir):
 
 
 def client_for(people, *scopes: Scope) -> APIClient:
-    _, token = registry.issue_token(
+    _, token = accounts.issue_token(
         principal=people.trainer, name="reports", scopes=list(scopes), by=people.ada
     )
     client = APIClient()

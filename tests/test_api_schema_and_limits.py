@@ -15,10 +15,10 @@ from django.core.management import call_command
 from drf_spectacular.validation import validate_schema
 from rest_framework.test import APIClient
 
+from auditreg.accounts import services as accounts
+from auditreg.accounts.domain import Scope
 from auditreg.api.limits import BodyTooLarge, BoundedJSONParser
 from auditreg.ledger.models import Entry
-from auditreg.registry import services
-from auditreg.registry.domain import Scope
 
 PROBLEM = "application/problem+json"
 
@@ -30,7 +30,7 @@ def client_with(token: str) -> APIClient:
 
 
 def issue(people, *scopes: Scope, name: str = "pipeline") -> str:
-    _, token = services.issue_token(
+    _, token = accounts.issue_token(
         principal=people.trainer, name=name, scopes=list(scopes), by=people.ada
     )
     return token

@@ -7,11 +7,11 @@ import pytest
 from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
+from auditreg.accounts import services as accounts
+from auditreg.accounts.domain import Role, Scope
+from auditreg.accounts.models import ApiToken, Principal
 from auditreg.errors import DomainError
 from auditreg.ledger.models import Entry
-from auditreg.registry import services
-from auditreg.registry.domain import Role, Scope
-from auditreg.registry.models import ApiToken, Principal
 
 URL = "/api/v1/checkpoints/latest"
 
@@ -28,7 +28,7 @@ def client_with(token: str) -> APIClient:
 
 
 def issue(people, *scopes: Scope, days: int = 90) -> str:
-    _, token = services.issue_token(
+    _, token = accounts.issue_token(
         principal=people.trainer, name="nightly", scopes=list(scopes), days=days, by=people.ada
     )
     return token
@@ -105,7 +105,7 @@ def test_expired_token_is_401(people, signed, clock, caplog):
 
 def test_revoked_token_is_401(people, signed, caplog):
     token = issue(people, Scope.READ)
-    services.revoke_token(token=ApiToken.objects.get(), reason="leaked in a log", by=people.ada)
+    accounts.revoke_token(token=ApiToken.objects.get(), reason="leaked in a log", by=people.ada)
     answer = client_with(token).get(URL)
     assert answer.status_code == 401
     assert answer.json()["detail"] == "invalid or inactive token"
@@ -115,7 +115,7 @@ def test_revoked_token_is_401(people, signed, caplog):
 
 def test_token_of_a_deactivated_service_is_401(people, signed):
     token = issue(people, Scope.READ)
-    services.set_active(principal=people.trainer, active=False, reason="retired", by=people.ada)
+    accounts.set_active(principal=people.trainer, active=False, reason="retired", by=people.ada)
     assert client_with(token).get(URL).status_code == 401
 
 
@@ -125,13 +125,13 @@ def test_no_credentials_is_401(signed):
 
 def test_only_administrators_issue_tokens_and_only_to_services(people):
     with pytest.raises(DomainError, match="cannot issue API tokens"):
-        services.issue_token(
+        accounts.issue_token(
             principal=people.trainer, name="x", scopes=[Scope.READ], by=people.alice
         )
     with pytest.raises(DomainError, match="not a service principal"):
-        services.issue_token(principal=people.alice, name="x", scopes=[Scope.READ], by=people.ada)
+        accounts.issue_token(principal=people.alice, name="x", scopes=[Scope.READ], by=people.ada)
     with pytest.raises(DomainError, match="from 1 to 365 days"):
-        services.issue_token(
+        accounts.issue_token(
             principal=people.trainer, name="x", scopes=[Scope.READ], days=400, by=people.ada
         )
     assert not ApiToken.objects.exists()
@@ -169,17 +169,17 @@ def test_refused_tokens_all_get_the_same_answer_and_the_log_keeps_the_reason(
     clock.now = Entry.objects.latest("seq").recorded_at
     expired = issue(people, Scope.READ, days=1)
     clock.advance(days=1, seconds=1)
-    revoked_row, revoked = services.issue_token(
+    revoked_row, revoked = accounts.issue_token(
         principal=people.trainer, name="leaked", scopes=[Scope.READ], by=people.ada
     )
-    services.revoke_token(token=revoked_row, reason="leaked in a log", by=people.ada)
-    scorer = services.enroll_service(
+    accounts.revoke_token(token=revoked_row, reason="leaked in a log", by=people.ada)
+    scorer = accounts.enroll_service(
         name="scorer", printed_name="Scoring service", roles=[Role.DEVELOPER], by=people.ada
     )
-    _, retired = services.issue_token(
+    _, retired = accounts.issue_token(
         principal=scorer, name="scoring", scopes=[Scope.READ], by=people.ada
     )
-    services.set_active(principal=scorer, active=False, reason="retired", by=people.ada)
+    accounts.set_active(principal=scorer, active=False, reason="retired", by=people.ada)
     tokens = {
         "unknown": "ar_000000000000_nope",
         "forged": revoked[:-4] + ("AAAA" if not revoked.endswith("AAAA") else "BBBB"),

@@ -14,14 +14,15 @@ import pytest
 import rfc8785
 from django.core.management import call_command
 
+from auditreg.accounts import services as accounts
+from auditreg.accounts.domain import Scope
 from auditreg.client import ApiError, Client, directory_digest, file_digest
 from auditreg.client.cli import main
 from auditreg.client.http import idempotency_key
-from auditreg.ledger.integrity import export_ledger
+from auditreg.ledger.export import export_ledger
 from auditreg.ledger.models import Entry
 from auditreg.proofs import merkle
-from auditreg.registry import services
-from auditreg.registry.domain import Scope, Stage
+from auditreg.registry.domain import Stage
 from tests.conftest import append_many, lift_append_only, raw
 from tests.factories import approve, deploy, make_model, make_package, make_version
 from tests.proxy import FlakyProxy
@@ -31,7 +32,7 @@ from tests.proxy import FlakyProxy
 
 @pytest.fixture
 def token(people) -> str:
-    _, token = services.issue_token(
+    _, token = accounts.issue_token(
         principal=people.trainer, name="nightly", scopes=[Scope.INGEST, Scope.READ], by=people.ada
     )
     return token

@@ -2,12 +2,13 @@
 
 import pytest
 
+from auditreg.accounts import projection as accounts
+from auditreg.accounts.tokens import TOKEN_KINDS
 from auditreg.errors import DomainError
 from auditreg.facts.kinds import Kind
 from auditreg.facts.record import write_fact
 from auditreg.ledger.models import Entry
 from auditreg.registry import projection as registry
-from auditreg.registry.tokens import TOKEN_KINDS
 from lineage import projection as lineage
 
 
@@ -20,7 +21,7 @@ def test_a_kind_outside_the_list_is_refused_and_nothing_is_appended(people):
 
 
 def test_every_kind_is_projected_or_known_to_be_kept_elsewhere():
-    projected = set(registry.APPLY) | set(lineage.APPLY) | TOKEN_KINDS
+    projected = set(accounts.APPLY) | set(registry.APPLY) | set(lineage.APPLY) | TOKEN_KINDS
     assert projected <= set(Kind)
     # Report requests and issues are the reports app's own table (it is not rebuilt).
     assert {str(kind) for kind in Kind} - projected == {"report.requested", "report.issued"}

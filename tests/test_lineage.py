@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 from auditreg.errors import Conflict, DomainError
 from auditreg.facts import replay
 from auditreg.ledger.models import Entry
-from auditreg.registry import services
+from auditreg.registry import impact, services
 from lineage import queries
 from lineage import services as lineage
 from lineage.models import Edge, Node
@@ -252,7 +252,7 @@ def test_downstream_impact_names_versions_and_their_use_cases(people, data):
     authorize(people, first, use_case)
     deploy(people, first)
     other = train(people, model, 2, snapshot="dataset:bureau@2026-06")
-    graph = queries.downstream("dataset:bureau@2026-06")
+    graph = impact.downstream("dataset:bureau@2026-06")
     reached = {node.subject for node in graph.nodes}
     assert {first.subject, other.subject, "run:features-2026-06"} <= reached
     by_subject = {v["subject"]: v for v in graph.versions}
@@ -261,7 +261,7 @@ def test_downstream_impact_names_versions_and_their_use_cases(people, data):
     assert (use["use_case"], use["in_force"], use["as"]) == (use_case.slug, True, "version")
     assert by_subject[other.subject]["use_cases"] == []
     # Downstream of the derived snapshot only: the version trained on raw data is not there.
-    derived = queries.downstream("dataset:applications@2026-06")
+    derived = impact.downstream("dataset:applications@2026-06")
     assert other.subject not in {node.subject for node in derived.nodes}
 
 
@@ -269,7 +269,7 @@ def test_diff_of_two_versions(people, data):
     model = make_model(people)
     first = train(people, model, 1)
     second = train(people, model, 2, snapshot="dataset:bureau@2026-06")
-    change = queries.diff(first.subject, second.subject)
+    change = impact.diff(first.subject, second.subject)
     assert change["data"]["removed"] == ["dataset:applications@2026-06"]
     assert change["data"]["added"] == []
     assert change["data"]["unchanged"] == ["dataset:bureau@2026-06"]
@@ -278,7 +278,7 @@ def test_diff_of_two_versions(people, data):
     assert change["environment"]["lock_digest"]["changed"] is True
     assert change["code"]["changed"] is True
     with pytest.raises(DomainError, match="not a registered model version"):
-        queries.diff(first.subject, "model:credit-pd/99")
+        impact.diff(first.subject, "model:credit-pd/99")
 
 
 def test_unknown_subjects_are_refused(people):

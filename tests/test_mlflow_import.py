@@ -19,8 +19,8 @@ from mlflow import MlflowClient
 from auditreg.facts import replay
 from auditreg.ledger.models import Entry
 from auditreg.proofs.checks import sha256_of
+from auditreg.registry.importers import mlflow as mlflow_import
 from auditreg.registry.models import ModelVersion, RegisteredModel
-from lineage import mlflow_import
 from lineage import services as lineage_services
 from lineage.models import Edge, Node
 

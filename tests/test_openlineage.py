@@ -31,10 +31,10 @@ from openlineage.client.transport.http import HttpTransport
 from requests import HTTPError
 from rest_framework.test import APIClient
 
+from auditreg.accounts import services as accounts
+from auditreg.accounts.domain import Scope
 from auditreg.facts import replay
 from auditreg.ledger.models import Entry
-from auditreg.registry import services
-from auditreg.registry.domain import Scope
 from lineage import openlineage
 from lineage.models import Edge, Event, Node
 from tests.proxy import FlakyProxy
@@ -52,7 +52,7 @@ FEATURES = "dataset:s3://features/credit_pd/train@2026-03-31"
 
 
 def issue(people, *scopes: Scope) -> str:
-    _, token = services.issue_token(
+    _, token = accounts.issue_token(
         principal=people.trainer, name="openlineage", scopes=list(scopes), by=people.ada
     )
     return token

@@ -13,10 +13,12 @@ from django.contrib.auth import get_user_model
 from django.test import Client, RequestFactory
 from rest_framework.test import APIClient
 
+from auditreg.accounts import services as accounts
+from auditreg.accounts.domain import Role, Scope
+from auditreg.accounts.models import ApiToken, Principal
 from auditreg.ledger.models import Entry
-from auditreg.registry import services
-from auditreg.registry.domain import Meaning, RiskTier, Role, Scope, Stage
-from auditreg.registry.models import ApiToken, Policy, Principal
+from auditreg.registry.domain import Meaning, RiskTier, Stage
+from auditreg.registry.models import Policy
 from tests.factories import make_model, make_version, reload, sign, submit
 from tests.test_portal import sign_in
 
@@ -83,7 +85,7 @@ def policy_form(
 
 def every_post(people) -> list[tuple[str, dict[str, Any]]]:
     """One valid request for every change the pages offer."""
-    services.issue_token(principal=people.trainer, name="old", scopes=[Scope.READ], by=people.ada)
+    accounts.issue_token(principal=people.trainer, name="old", scopes=[Scope.READ], by=people.ada)
     prefix = ApiToken.objects.get(name="old").prefix
     return [
         ("/administration/users/enroll-person", person_form()),
@@ -378,7 +380,7 @@ def test_a_token_secret_is_shown_in_exactly_one_response_and_works_until_revoked
 
 
 def test_the_token_list_shows_owner_scopes_and_dates_but_no_secret(clock, people):
-    services.issue_token(
+    accounts.issue_token(
         principal=people.trainer, name="nightly", scopes=[Scope.INGEST], by=people.ada
     )
     page = signed_in("olga").get(TOKENS)
@@ -410,7 +412,7 @@ def test_bad_token_requests_are_explained_and_issue_nothing(people, change, says
 
 
 def test_a_deactivated_service_cannot_get_a_token(people):
-    services.set_active(principal=people.trainer, active=False, reason="retired", by=people.ada)
+    accounts.set_active(principal=people.trainer, active=False, reason="retired", by=people.ada)
     before = entries()
     page = signed_in("ada").post("/administration/tokens/create", token_form())
     assert "No token was issued" in page.text
@@ -418,7 +420,7 @@ def test_a_deactivated_service_cannot_get_a_token(people):
 
 
 def test_revoking_needs_a_reason_and_happens_once(people):
-    row, _ = services.issue_token(
+    row, _ = accounts.issue_token(
         principal=people.trainer, name="nightly", scopes=[Scope.READ], by=people.ada
     )
     client = signed_in("ada")
@@ -505,7 +507,7 @@ def test_an_unknown_tier_is_404(people):
 
 # --- The Django admin stays read-only for ledger-backed data ------------------------------------
 
-LEDGER_BACKED_APPS = {"ledger", "registry", "lineage", "reports"}
+LEDGER_BACKED_APPS = {"accounts", "ledger", "registry", "lineage", "reports"}
 
 
 def ledger_backed_admins() -> list[admin.ModelAdmin[Any]]:
@@ -545,12 +547,12 @@ def test_a_superuser_posting_to_the_django_admin_changes_nothing(people):
     entry = Entry.objects.get(seq=0)
     before = entries()
     change = {"printed_name": "Someone Else", "active": "on", "kind": "person"}
-    assert client.post(f"/admin/registry/principal/{dana.pk}/change/", change).status_code == 403
+    assert client.post(f"/admin/accounts/principal/{dana.pk}/change/", change).status_code == 403
     assert (
-        client.post(f"/admin/registry/principal/{dana.pk}/delete/", {"post": "yes"}).status_code
+        client.post(f"/admin/accounts/principal/{dana.pk}/delete/", {"post": "yes"}).status_code
         == 403
     )
-    assert client.post("/admin/registry/principal/add/", change).status_code == 403
+    assert client.post("/admin/accounts/principal/add/", change).status_code == 403
     client.post(
         "/admin/ledger/entry/",
         {"action": "delete_selected", "_selected_action": [entry.pk], "post": "yes"},

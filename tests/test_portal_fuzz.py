@@ -24,10 +24,10 @@ from django.test import Client
 from django.urls import URLPattern, resolve, reverse
 from django.urls.converters import PathConverter, StringConverter
 
+from auditreg.accounts import services as accounts
+from auditreg.accounts.domain import Role, Scope
+from auditreg.accounts.models import ApiToken
 from auditreg.ledger.models import Entry
-from auditreg.registry import services
-from auditreg.registry.domain import Role, Scope
-from auditreg.registry.models import ApiToken
 from lineage import services as lineage
 from portal.urls import urlpatterns
 from reports import services as reports
@@ -66,11 +66,14 @@ READS: dict[str, list[str]] = {
     "sign": ["meaning", "role", "expired"],
     "authorization-sign": ["meaning", "role", "expired"],
     "ledger": ["subject", "kind", "actor", "from", "to", "before"],
+    "signoffs": ["page", "proposals"],
+    "usecases": ["page"],
     "usecase-new": ["model"],
     "asof": ["date"],
     "reports": ["status", "kind", "page"],
     "report-new": ["kind", "subject", "use_case"],
-    "admin-tokens": ["service"],
+    "admin-users": ["page"],
+    "admin-tokens": ["service", "page"],
 }
 # Every name any view reads: sent all at once to every page, so a page that starts reading
 # one of them is tried too.
@@ -276,7 +279,7 @@ def seeded(clock: Any, people: People, signing_dir: Any) -> dict[str, str]:
         kind="model-risk", subject=v1.subject, by=people.olga, queue=False
     )
     reports.produce(str(report.id))
-    services.issue_token(
+    accounts.issue_token(
         principal=people.trainer, name="nightly", scopes=[Scope.READ], by=people.ada
     )
     return {"report_id": str(report.id), "prefix": ApiToken.objects.get().prefix}
@@ -284,7 +287,7 @@ def seeded(clock: Any, people: People, signing_dir: Any) -> dict[str, str]:
 
 @pytest.fixture
 def walk(seeded: dict[str, str], people: People) -> Walk:
-    services.enroll_person(
+    accounts.enroll_person(
         username="frieda",
         printed_name="Frieda Fuzz",
         roles=list(Role),

@@ -8,7 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from auditreg.ledger import services
-from auditreg.ledger.integrity import export_ledger
+from auditreg.ledger.export import export_ledger
 from auditreg.ledger.models import Entry
 from auditreg.proofs.export import LedgerBroken, verify_export
 from portal.ledger import PAGE_SIZE
@@ -203,7 +203,7 @@ def test_a_tampered_byte_in_the_export_is_caught(people, client):
 
 
 def test_the_export_streams_in_pieces(people, client, monkeypatch):
-    monkeypatch.setattr("portal.ledger.EXPORT_CHUNK", 512)
+    monkeypatch.setattr("auditreg.ledger.export.EXPORT_CHUNK", 512)
     append_many(20)
     sign_in(client, "olga")
     response = client.get("/ledger/export")

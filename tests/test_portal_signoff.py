@@ -3,9 +3,11 @@ password re-entered, and refusals explained on the page."""
 
 import pytest
 
+from auditreg.accounts import services as accounts
+from auditreg.accounts.domain import Role
 from auditreg.ledger.models import Entry
 from auditreg.registry import services
-from auditreg.registry.domain import Meaning, Role, Stage
+from auditreg.registry.domain import Meaning, Stage
 from auditreg.registry.models import Signature
 from tests.factories import make_model, make_version, password, reload, submit
 from tests.test_portal import sign_in
@@ -79,7 +81,7 @@ def test_a_wrong_password_is_refused_on_the_page(in_validation, client):
 
 
 def test_the_author_cannot_validate_separation_of_duties(people, in_validation, client):
-    services.grant_role(principal=people.dana, role=Role.VALIDATOR, by=people.ada)
+    accounts.grant_role(principal=people.dana, role=Role.VALIDATOR, by=people.ada)
     sign_in(client, "dana")
     page = client.get(VALIDATE)
     response = post(client, VALIDATE, page, password("dana"))

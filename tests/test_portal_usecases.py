@@ -8,8 +8,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
+from auditreg.accounts.domain import Role
 from auditreg.ledger.models import Entry
-from auditreg.registry.domain import AuthorizationStatus, Meaning, Role, Stage
+from auditreg.registry.domain import AuthorizationStatus, Meaning, Stage
 from auditreg.registry.models import Authorization, Signature
 from tests.factories import (
     approve,
@@ -107,7 +108,7 @@ def test_auditor_sees_the_use_cases_and_an_authorizations_full_record(in_product
     assert "Authorization 1" in text and "active, in force" in text
     assert "Quarterly PSI below 0.25" in text
     assert "Alice Approver: approved as approver" in text
-    assert "Marc Riskcommittee: approved as model_risk_committee" in text
+    assert "Marc Riskcommittee: approved as model risk committee" in text
     # Dates in the person's time zone, named: midnight UTC is 20:00 the evening before in New York.
     assert "30 Mar 2026, 20:00 EDT" in text
     assert "model:credit-pd/1</a>, authorized for this use" in text
@@ -180,7 +181,7 @@ def test_a_developer_proposes_and_it_waits_for_signatures(in_production, people,
     sign_in(client, "alice")
     page = client.get(USE).text
     assert "The policy still requires" in page
-    assert "1 more approved by approver; 1 more approved by model_risk_committee" in page
+    assert "1 more approved by approver; 1 more approved by model risk committee" in page
     inbox = client.get("/signoffs").text
     assert "authorization:us-retail-pd/2" in inbox
     link = "/usecases/us-retail-pd/authorizations/2/sign?meaning=approved&amp;role=approver"
@@ -441,5 +442,6 @@ def test_a_bad_use_case_is_explained_and_records_nothing(people, client):
     other_facts = {**NEW_USE, "slug": "us-retail-pd", "model": "credit-pd"}
     assert "already exists" in client.post("/usecases/new", other_facts).text
     assert "reserved" in client.post("/usecases/new", {**other_facts, "slug": "new"}).text
-    assert "Select a valid choice" in client.post("/usecases/new", {**NEW_USE, "model": "x"}).text
+    unknown = client.post("/usecases/new", {**NEW_USE, "model": "x"}).text
+    assert "there is no model x in the inventory" in unknown
     assert entries() == before

@@ -10,11 +10,10 @@ from django.test import Client
 from django.urls import path
 
 from auditreg.celery import app as celery_app
-from auditreg.ledger import services
-from auditreg.ledger.models import Entry
+from auditreg.ledger import services, tasks
+from auditreg.ledger.models import Entry, VerificationRun
+from auditreg.ledger.verification import start_verification
 from auditreg.urls import handler404, urlpatterns
-from portal import ledger, tasks
-from portal.models import VerificationRun
 from tests.conftest import append_many, lift_append_only, raw
 from tests.test_portal import sign_in
 
@@ -66,7 +65,7 @@ def test_a_second_start_is_refused_while_one_is_running(people, client):
 
 
 def test_a_run_stuck_after_its_worker_died_does_not_block_forever(clock, people, client):
-    stuck = ledger.start_verification(by="user:vic", name="Victor Validator")
+    stuck = start_verification(by="user:vic", name="Victor Validator")
     clock.advance(hours=7)
     sign_in(client, "olga")
     assert "Verification started" in start(client).text
@@ -78,7 +77,7 @@ def test_a_run_stuck_after_its_worker_died_does_not_block_forever(clock, people,
 
 def test_a_command_run_neither_blocks_nor_is_blocked(people):
     append_many(3)
-    running = ledger.start_verification(by=VerificationRun.SCHEDULE)
+    running = start_verification(by=VerificationRun.SCHEDULE)
     out = io.StringIO()
     call_command("verify_ledger", "--quiet", stdout=out)
     assert f"ledger intact: {Entry.objects.count()} entries" in out.getvalue()
@@ -96,7 +95,7 @@ def test_a_tampered_ledger_is_broken_at_the_first_bad_seq(people, client):
     lift_append_only()
     tampered = bytes(bad.body).replace(b'"score":"0.8412"', b'"score":"0.9900"')
     raw("UPDATE ledger_entry SET body = %s WHERE seq = %s", [tampered, bad.seq])
-    run = ledger.start_verification(by="user:olga", name="Olga Auditor")
+    run = start_verification(by="user:olga", name="Olga Auditor")
     assert tasks.verify_ledger_run(run.pk) == VerificationRun.BROKEN
     run.refresh_from_db()
     assert run.first_bad_seq == bad.seq
@@ -125,7 +124,7 @@ def test_the_command_records_a_broken_ledger_and_exits_1(people):
 def test_a_redelivered_task_leaves_the_recorded_result(people):
     append_many(2)
     size = Entry.objects.count()
-    run = ledger.start_verification(by=VerificationRun.SCHEDULE)
+    run = start_verification(by=VerificationRun.SCHEDULE)
     tasks.verify_ledger_run(run.pk)
     finished = VerificationRun.objects.get(pk=run.pk).finished_at
     append_many(1)
@@ -138,14 +137,14 @@ def test_the_schedule_records_its_run_and_skips_while_one_runs(people):
     append_many(2)
     assert tasks.verify_ledger_on_schedule() == VerificationRun.INTACT
     assert VerificationRun.objects.get().starter == "the daily schedule"
-    ledger.start_verification(by="user:olga")
+    start_verification(by="user:olga")
     assert tasks.verify_ledger_on_schedule() == "skipped"
     assert VerificationRun.objects.count() == 2
 
 
 def test_a_verification_that_cannot_run_is_an_error_in_plain_words(people, keys_dir):
     (keys_dir / "damaged.vkey").write_text("not a key")
-    run = ledger.start_verification(by=VerificationRun.SCHEDULE)
+    run = start_verification(by=VerificationRun.SCHEDULE)
     assert tasks.verify_ledger_run(run.pk) == VerificationRun.ERROR
     run.refresh_from_db()
     assert run.in_words.startswith("Could not be completed: ")
@@ -156,7 +155,7 @@ def test_a_verification_that_cannot_run_is_an_error_in_plain_words(people, keys_
 def test_the_dashboard_shows_the_last_verification_and_the_checkpoint(clock, people, client):
     append_many(2)
     services.checkpoint(origin=ORIGIN)
-    tasks.verify_ledger_run(ledger.start_verification(by=VerificationRun.COMMAND).pk)
+    tasks.verify_ledger_run(start_verification(by=VerificationRun.COMMAND).pk)
     sign_in(client, "olga")
     board = client.get("/")
     assert "Last verification: <strong>intact</strong>" in board.text
@@ -222,10 +221,10 @@ test_urls = [path("boom", boom), path("api/v1/boom", boom), *urlpatterns]
 class FailingUrls:
     urlpatterns = test_urls
     handler404 = handler404
-    handler500 = "portal.errors.server_error"
+    handler500 = "auditreg.handlers.server_error"
 
 
-def test_the_project_uses_the_portal_500_handler():
+def test_the_project_uses_its_own_500_handler():
     from auditreg import urls
 
     assert urls.handler500 == FailingUrls.handler500

@@ -4,9 +4,11 @@ from pathlib import Path
 
 import pytest
 
+from auditreg.accounts import services as accounts
+from auditreg.accounts.domain import Role
 from auditreg.errors import DomainError
 from auditreg.registry import services
-from auditreg.registry.domain import Meaning, Role
+from auditreg.registry.domain import Meaning
 from portal.views.signoff import HINTS
 from tests.factories import make_model, make_version, password, submit
 
@@ -35,7 +37,7 @@ def test_each_signing_refusal_carries_its_rules_code(people):
     assert refused(vic, version, Meaning.REJECTED, validator, password("vic"), " ") == (
         "reason_required"
     )
-    services.grant_role(principal=dana, role=Role.VALIDATOR, by=people.ada)
+    accounts.grant_role(principal=dana, role=Role.VALIDATOR, by=people.ada)
     dana = type(dana).objects.get(pk=dana.pk)
     assert refused(dana, version, validated, validator, password("dana")) == (
         "separation_of_duties"

@@ -6,10 +6,13 @@ import io
 import pytest
 from django.core.management import call_command
 
+from auditreg.accounts import services as accounts
+from auditreg.accounts.domain import Role
+from auditreg.accounts.models import Principal
 from auditreg.errors import DomainError
 from auditreg.registry import services
-from auditreg.registry.domain import Role, Stage
-from auditreg.registry.models import Principal, Signature
+from auditreg.registry.domain import Stage
+from auditreg.registry.models import Signature
 from tests.factories import make_model, make_package, make_version, reload, submit
 
 pytestmark = pytest.mark.django_db
@@ -74,7 +77,7 @@ def test_bad_requests_are_refused_and_record_nothing(
 
 
 def test_the_developer_cannot_request_changes_of_their_own_version(people, in_validation):
-    services.grant_role(principal=people.dana, role=Role.VALIDATOR, by=people.ada)
+    accounts.grant_role(principal=people.dana, role=Role.VALIDATOR, by=people.ada)
     dana = Principal.objects.get(actor_id="user:dana")  # with the role just granted
     with pytest.raises(DomainError, match="separation of duties"):
         services.request_changes(version=in_validation, role=Role.VALIDATOR, comment="x", by=dana)

@@ -40,13 +40,14 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from auditreg.accounts.domain import Role
 from auditreg.errors import DomainError
 from auditreg.facts import replay
 from auditreg.ledger.integrity import verify_database
 from auditreg.ledger.models import Entry
 from auditreg.ledger.services import tree_size
 from auditreg.registry import services
-from auditreg.registry.domain import Meaning, RiskTier, Role, Stage
+from auditreg.registry.domain import Meaning, RiskTier, Stage
 from auditreg.registry.models import (
     Authorization,
     ModelVersion,

@@ -6,12 +6,15 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from auditreg.accounts import services as accounts
+from auditreg.accounts.domain import Role
+from auditreg.accounts.models import Principal
 from auditreg.errors import DomainError
 from auditreg.ledger import services as ledger
 from auditreg.ledger.models import Entry
 from auditreg.registry import services
-from auditreg.registry.domain import Meaning, RiskTier, Role, Stage
-from auditreg.registry.models import Authorization, ModelVersion, Principal, RegisteredModel
+from auditreg.registry.domain import Meaning, RiskTier, Stage
+from auditreg.registry.models import Authorization, ModelVersion, RegisteredModel
 from auditreg.registry.queries import as_of, usable_version
 from tests.factories import (
     approve,
@@ -197,8 +200,8 @@ def test_authorization_is_in_force_only_once_the_policy_signatures_are_given(
 
 
 def test_proposer_cannot_sign_the_authorization(people, approved, use_case):
-    services.grant_role(principal=people.alice, role=Role.DEVELOPER, by=people.ada)
-    alice = services.principal_for(people.alice)
+    accounts.grant_role(principal=people.alice, role=Role.DEVELOPER, by=people.ada)
+    alice = accounts.principal_for(people.alice)
     proposal = services.propose_authorization(
         version=approved, use_case=use_case, effective_on=timezone.localdate(), by=alice
     )
@@ -395,8 +398,8 @@ def test_breach_requires_review_everywhere_until_a_validator_signs_it(
             by=people.dana,
         )
     with refused("separation of duties"):  # dana built it
-        services.grant_role(principal=people.dana, role=Role.VALIDATOR, by=people.ada)
-        sign(services.principal_for(people.dana), version, Meaning.REVIEWED, Role.VALIDATOR)
+        accounts.grant_role(principal=people.dana, role=Role.VALIDATOR, by=people.ada)
+        sign(accounts.principal_for(people.dana), version, Meaning.REVIEWED, Role.VALIDATOR)
     sign(people.vic, version, Meaning.REVIEWED, Role.VALIDATOR, "Segment drift explained")
     assert not reload(approved).review_required
     assert not as_of(timezone.now(), by=people.olga).versions[version.subject].review_required
@@ -491,7 +494,7 @@ def test_no_role_sees_nothing_and_the_auditor_reads_but_cannot_write(people, mod
 
 
 def test_deactivated_principal_cannot_act(people, model):
-    services.set_active(principal=people.trainer, active=False, reason="rotated", by=people.ada)
+    accounts.set_active(principal=people.trainer, active=False, reason="rotated", by=people.ada)
     trainer = Principal.objects.get(actor_id="service:trainer")
     with refused("deactivated"):
         services.register_version(model=model, package=make_package(), by=trainer)
@@ -499,11 +502,11 @@ def test_deactivated_principal_cannot_act(people, model):
 
 def test_only_administrators_enroll_and_grant(people):
     with refused("cannot enroll people"):
-        services.enroll_person(
+        accounts.enroll_person(
             username="eve", printed_name="Eve", roles=[Role.APPROVER], by=people.alice
         )
     with refused("cannot grant roles"):
-        services.grant_role(principal=people.alice, role=Role.VALIDATOR, by=people.alice)
+        accounts.grant_role(principal=people.alice, role=Role.VALIDATOR, by=people.alice)
 
 
 def test_policy_changes_are_ledger_entries_and_idempotent(people):

@@ -3,6 +3,8 @@ each test tries to get a signature counted that must not count."""
 
 import pytest
 
+from auditreg.accounts import services as accounts
+from auditreg.accounts.domain import Role
 from auditreg.errors import DomainError
 from auditreg.facts import replay
 from auditreg.ledger import services as ledger
@@ -10,7 +12,7 @@ from auditreg.ledger.models import Entry
 from auditreg.proofs.checks import sha256_of
 from auditreg.proofs.entry import Actor
 from auditreg.registry import services
-from auditreg.registry.domain import Meaning, Role, Stage
+from auditreg.registry.domain import Meaning, Stage
 from auditreg.registry.models import Signature, SigningFailure
 from tests.factories import (
     approve,
@@ -102,8 +104,8 @@ def test_a_session_alone_is_not_enough_to_sign(people, in_validation):
 
 
 def test_inactive_user_cannot_sign(people, in_validation):
-    services.set_active(principal=people.vic, active=False, reason="left the bank", by=people.ada)
-    vic = services.principal_for(people.vic)
+    accounts.set_active(principal=people.vic, active=False, reason="left the bank", by=people.ada)
+    vic = accounts.principal_for(people.vic)
     with refused("deactivated"):
         sign(vic, in_validation, Meaning.VALIDATED, Role.VALIDATOR)
     assert SigningFailure.objects.filter(signer="user:vic").exists()
@@ -130,8 +132,8 @@ def test_service_principal_cannot_sign(people, in_validation):
 
 
 def test_registrant_cannot_validate_their_own_version(people):
-    services.grant_role(principal=people.vic, role=Role.DEVELOPER, by=people.ada)
-    vic = services.principal_for(people.vic)
+    accounts.grant_role(principal=people.vic, role=Role.DEVELOPER, by=people.ada)
+    vic = accounts.principal_for(people.vic)
     model = make_model(people)
     version, _ = services.register_version(model=model, package=make_package(7), by=vic)
     submit(people, version)
@@ -152,8 +154,8 @@ def test_author_of_the_code_or_run_cannot_validate(people, authored):
 
 
 def test_submitter_cannot_approve(people):
-    services.grant_role(principal=people.dana, role=Role.APPROVER, by=people.ada)
-    dana = services.principal_for(people.dana)
+    accounts.grant_role(principal=people.dana, role=Role.APPROVER, by=people.ada)
+    dana = accounts.principal_for(people.dana)
     version = make_version(people, make_model(people))
     sign(dana, version, Meaning.AUTHORED, Role.DEVELOPER)
     sign(people.vic, version, Meaning.VALIDATED, Role.VALIDATOR)

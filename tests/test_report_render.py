@@ -11,10 +11,11 @@ import pytest
 from django.core.management import call_command
 from weasyprint.urls import FatalURLFetchingError
 
+from auditreg.accounts.models import Principal
 from auditreg.errors import DomainError
 from auditreg.ledger.models import Checkpoint, Entry
 from auditreg.registry import services
-from auditreg.registry.models import ModelVersion, Principal, Signature
+from auditreg.registry.models import ModelVersion, Signature
 from reports import figures
 from reports.content import ReportContent, gather
 from reports.render import html_to_pdf, render_html

@@ -39,13 +39,13 @@ from pyhanko.sign.general import SigningError
 from pyhanko.sign.validation import SignatureCoverageLevel, validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 
+from auditreg.accounts import services as accounts
+from auditreg.accounts.domain import Scope
 from auditreg.client.cli import main as auditreg
 from auditreg.ledger import services as ledger
 from auditreg.ledger.keys import load_keyring
 from auditreg.proofs.evidence import ATTACHMENT_NAME, encode
 from auditreg.proofs.pdf import attachment, verify_pdf
-from auditreg.registry import services
-from auditreg.registry.domain import Scope
 from reports.certs import DOCUMENT_SIGNING, read_certificates
 from reports.evidence import build_bundle, checkpoint_covering
 from reports.render import html_to_pdf
@@ -454,7 +454,7 @@ def test_auditreg_verify_checks_a_report(signed, tmp_path, signing_dir, keys_dir
 
 @pytest.fixture
 def token(people) -> str:
-    _, token = services.issue_token(
+    _, token = accounts.issue_token(
         principal=people.trainer, name="audit", scopes=[Scope.READ], by=people.ada
     )
     return token

@@ -21,9 +21,9 @@ from botocore.exceptions import EndpointConnectionError  # type: ignore[import-u
 from moto.server import ThreadedMotoServer
 from rest_framework.test import APIClient
 
+from auditreg.accounts import services as accounts
+from auditreg.accounts.domain import Scope
 from auditreg.ledger.models import Entry
-from auditreg.registry import services as registry
-from auditreg.registry.domain import Scope
 from reports import services
 from reports.models import ReportStatus
 from reports.tasks import issue_report
@@ -151,7 +151,7 @@ def test_the_api_serves_the_stored_report(people, version, bucket):
         kind="model-risk", subject=version.subject, by=people.olga, queue=False
     )
     done = services.produce(str(request.id))
-    _, token = registry.issue_token(
+    _, token = accounts.issue_token(
         principal=people.trainer, name="reports", scopes=[Scope.READ], by=people.ada
     )
     client = APIClient()

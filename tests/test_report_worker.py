@@ -33,7 +33,7 @@ with transaction.atomic():
 
 REQUEST = """
 from datetime import datetime, timezone
-from auditreg.registry.services import SYSTEM
+from auditreg.accounts.services import SYSTEM
 from reports import services
 from reports.tasks import issue_report
 request = services.request_report(

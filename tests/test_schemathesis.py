@@ -36,9 +36,9 @@ from schemathesis.specs.openapi.checks import (
     unsupported_method,
 )
 
+from auditreg.accounts import services as accounts
+from auditreg.accounts.domain import Scope
 from auditreg.ledger.models import Entry
-from auditreg.registry import services
-from auditreg.registry.domain import Scope
 from auditreg.wsgi import application
 from lineage import services as lineage
 from reports import services as reports
@@ -78,7 +78,7 @@ def token(people, settings, in_test_transaction) -> str:
     cache.clear()
     append_many(5)
     call_command("checkpoint", stdout=io.StringIO())
-    _, secret = services.issue_token(
+    _, secret = accounts.issue_token(
         principal=people.trainer,
         name="schemathesis",
         scopes=[Scope.INGEST, Scope.READ],

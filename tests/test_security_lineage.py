@@ -18,12 +18,13 @@ from openlineage.client.facet_v2 import dataset_version_dataset
 from openlineage.client.serde import Serde
 from rest_framework.test import APIClient
 
+from auditreg.accounts import services as accounts
+from auditreg.accounts.domain import Scope
 from auditreg.errors import DomainError
 from auditreg.facts import replay
 from auditreg.facts.record import write_fact
 from auditreg.ledger.models import Entry
 from auditreg.registry import services
-from auditreg.registry.domain import Scope
 from lineage import services as lineage
 from lineage.domain import check_run
 from lineage.models import Edge, Event, Node
@@ -48,7 +49,7 @@ def digest(text: str) -> str:
 
 
 def token_for(people: People, *scopes: Scope) -> str:
-    _, token = services.issue_token(
+    _, token = accounts.issue_token(
         principal=people.trainer, name="pipeline", scopes=list(scopes), by=people.ada
     )
     return token

@@ -13,11 +13,13 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client, override_settings
 
+from auditreg.accounts.domain import Role
+from auditreg.accounts.models import PasswordFailure
 from auditreg.errors import DomainError
 from auditreg.ledger.models import Entry
 from auditreg.registry import services
-from auditreg.registry.domain import Meaning, Role
-from auditreg.registry.models import PasswordFailure, Signature
+from auditreg.registry.domain import Meaning
+from auditreg.registry.models import Signature
 from tests.conftest import postgres_only
 from tests.factories import make_model, make_version, password, submit
 from tests.test_portal import sign_in

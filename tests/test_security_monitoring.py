@@ -17,12 +17,13 @@ from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
+from auditreg.accounts.domain import Scope
+from auditreg.accounts.models import Principal
 from auditreg.errors import DomainError
 from auditreg.facts.record import write_fact
 from auditreg.ledger.models import Entry
 from auditreg.registry import services
-from auditreg.registry.domain import Scope
-from auditreg.registry.models import ModelVersion, Principal
+from auditreg.registry.models import ModelVersion
 from reports import figures
 from reports import services as reports
 from reports.models import ReportStatus

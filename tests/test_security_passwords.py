@@ -14,10 +14,12 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.test import Client
 
+from auditreg.accounts import services as accounts
+from auditreg.accounts.domain import Role
 from auditreg.errors import DomainError
 from auditreg.ledger.models import Entry
 from auditreg.registry import services
-from auditreg.registry.domain import Meaning, Role
+from auditreg.registry.domain import Meaning
 from auditreg.registry.models import Signature
 from tests.factories import make_model, make_version, password, sign, submit
 from tests.test_portal import sign_in
@@ -80,7 +82,7 @@ def test_a_password_set_behind_the_ledger_neither_signs_in_nor_signs(people):
 
 
 def test_every_password_set_is_a_ledger_fact_without_the_password(people):
-    services.set_password(
+    accounts.set_password(
         person=people.vic, password=CHOSEN, reason="reset: ticket HR-4411", by=people.ada
     )
     entry = Entry.objects.filter(kind="principal.password_set", subject="user:vic").last()
@@ -92,8 +94,8 @@ def test_every_password_set_is_a_ledger_fact_without_the_password(people):
 
 def test_only_an_administrator_or_the_person_sets_a_password(people):
     with pytest.raises(DomainError, match="reset other people's passwords"):
-        services.set_password(person=people.vic, password=CHOSEN, reason="x", by=people.alice)
-    services.set_password(person=people.vic, password=CHOSEN, reason="my own", by=people.vic)
+        accounts.set_password(person=people.vic, password=CHOSEN, reason="x", by=people.alice)
+    accounts.set_password(person=people.vic, password=CHOSEN, reason="my own", by=people.vic)
     assert sign_in(Client(), "vic", CHOSEN).status_code == 302
 
 

@@ -9,11 +9,11 @@ from typing import Any
 
 from django.db import connection
 
+from auditreg.accounts import services as accounts
+from auditreg.accounts.domain import Role, Scope
+from auditreg.accounts.models import Principal
 from auditreg.errors import DomainError
 from auditreg.ledger.models import Entry
-from auditreg.registry import services
-from auditreg.registry.domain import Role, Scope
-from auditreg.registry.models import Principal
 from tests.conftest import postgres_only
 from tests.test_api_ingest import MODEL, post, token_client
 
@@ -63,7 +63,7 @@ def test_contradicting_model_registrations_record_one_and_refuse_the_rest(transa
 def test_racing_grants_of_one_role_record_it_once(transactional_db, people):
     vic = Principal.objects.get(actor_id="user:vic")
     results = at_once(
-        lambda n: services.grant_role(principal=vic, role=Role.APPROVER, by=people.ada)
+        lambda n: accounts.grant_role(principal=vic, role=Role.APPROVER, by=people.ada)
     )
     refused = [r for r in results if isinstance(r, DomainError)]
     assert len(refused) == WRITERS - 1, results
@@ -72,7 +72,7 @@ def test_racing_grants_of_one_role_record_it_once(transactional_db, people):
 
 def test_racing_enrolments_of_one_person_record_one(transactional_db, people):
     results = at_once(
-        lambda n: services.enroll_person(
+        lambda n: accounts.enroll_person(
             username="nina", printed_name="Nina New", roles=[Role.AUDITOR], by=people.ada
         )
     )

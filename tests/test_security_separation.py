@@ -7,10 +7,12 @@ the version and then validated it had his validation counted.
 
 import pytest
 
+from auditreg.accounts import services as accounts
+from auditreg.accounts.domain import Role
+from auditreg.accounts.models import Principal
 from auditreg.errors import DomainError
 from auditreg.registry import services
-from auditreg.registry.domain import Meaning, Role
-from auditreg.registry.models import Principal
+from auditreg.registry.domain import Meaning
 from tests.factories import make_model, make_package, make_version, password, sign, submit
 
 pytestmark = pytest.mark.django_db
@@ -19,7 +21,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def pat(people):
     """A developer who is also a validator."""
-    return services.enroll_person(
+    return accounts.enroll_person(
         username="pat",
         printed_name="Pat Twohats",
         roles=[Role.DEVELOPER, Role.VALIDATOR],
@@ -47,7 +49,7 @@ def test_who_signed_authored_cannot_validate_after_correcting_the_version(people
 
 def test_a_code_author_dropped_by_a_correction_still_cannot_validate(people, pat):
     version = make_version(people, make_model(people))  # code and run authored by dana
-    services.grant_role(principal=people.dana, role=Role.VALIDATOR, by=people.ada)
+    accounts.grant_role(principal=people.dana, role=Role.VALIDATOR, by=people.ada)
     version = submit(people, version)
     new_authors = {"code": {**make_package(1)["code"], "authors": ["user:pat"]}}
     version = corrected(

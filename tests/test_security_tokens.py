@@ -4,9 +4,9 @@ and worked again."""
 
 import pytest
 
-from auditreg.registry import services
-from auditreg.registry.domain import Scope
-from auditreg.registry.models import ApiToken
+from auditreg.accounts import services as accounts
+from auditreg.accounts.domain import Scope
+from auditreg.accounts.models import ApiToken
 from tests.conftest import raw
 from tests.test_registry_replay import check_fails
 
@@ -15,10 +15,10 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def revoked(people) -> ApiToken:
-    token, _ = services.issue_token(
+    token, _ = accounts.issue_token(
         principal=people.trainer, name="job", scopes=[Scope.READ], days=30, by=people.ada
     )
-    services.revoke_token(token=token, reason="leaked in a log", by=people.ada)
+    accounts.revoke_token(token=token, reason="leaked in a log", by=people.ada)
     return token
 
 
@@ -57,7 +57,7 @@ def test_a_token_added_in_the_database_is_reported(revoked):
 def test_tokens_as_issued_and_revoked_match(revoked, people):
     from django.core.management import call_command
 
-    services.issue_token(
+    accounts.issue_token(
         principal=people.trainer, name="live", scopes=[Scope.INGEST], days=5, by=people.ada
     )
     call_command("replay_ledger", "--check")

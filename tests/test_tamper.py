@@ -11,7 +11,8 @@ import rfc8785
 from django.core.management import CommandError, call_command
 
 from auditreg.ledger import services
-from auditreg.ledger.integrity import export_ledger, verify_database
+from auditreg.ledger.export import export_ledger
+from auditreg.ledger.integrity import verify_database
 from auditreg.ledger.models import Checkpoint, Entry
 from auditreg.proofs import merkle
 from auditreg.proofs.export import LedgerBroken, verify_export

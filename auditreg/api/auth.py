@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING
 from rest_framework import authentication, exceptions, permissions
 from rest_framework.request import Request
 
+from auditreg.accounts import services as accounts
+from auditreg.accounts.models import ApiToken, Principal
 from auditreg.errors import DomainError
-from auditreg.registry import services
-from auditreg.registry.models import ApiToken, Principal
 
 if TYPE_CHECKING:  # DRF imports this module while loading its settings
     from rest_framework.views import APIView
@@ -54,7 +54,7 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
             )
         presented = header[1].decode("ascii", "replace")
         try:
-            principal, token = services.authenticate_token(presented)
+            principal, token = accounts.authenticate_token(presented)
         except DomainError as exc:
             logger.warning("API token %s refused: %s", _prefix(presented), exc)
             raise exceptions.AuthenticationFailed(INVALID_TOKEN) from None
@@ -77,7 +77,7 @@ def acting_principal(request: Request) -> Principal:
     if isinstance(request.user, TokenUser):
         return request.user.principal
     try:
-        return services.principal_for(request.user)
+        return accounts.principal_for(request.user)
     except DomainError as exc:
         raise exceptions.PermissionDenied(str(exc)) from None
 
@@ -112,7 +112,7 @@ class Readable(HasScope("read")):  # type: ignore[misc]
         if isinstance(request.user, TokenUser):
             return True
         principal = acting_principal(request)
-        if not principal.active or not principal.roles() & services.READERS:
+        if not principal.active or not principal.roles() & accounts.READERS:
             raise exceptions.PermissionDenied(f"{principal} has no role in the registry")
         return True
 

@@ -5,7 +5,6 @@ from typing import Any
 import rfc8785
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -65,16 +64,12 @@ def _flatten(data: Any) -> str:
 
 
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
-    """handler404: a URL under /api/ that names nothing is a problem too, not an HTML page."""
-    if not request.path.startswith("/api/"):
-        return defaults.page_not_found(request, exception)
+    """A URL under /api/ that names nothing is a problem too, not an HTML page."""
     return problem_response(404, "Not Found", f"no API resource at {request.path}")
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    """handler500: the API answers even its own failures as problem+json."""
-    if not request.path.startswith("/api/"):
-        return defaults.server_error(request)
+    """The API answers even its own failures as problem+json."""
     return problem_response(500, "Internal Server Error", "the server failed; nothing was recorded")
 
 

@@ -10,7 +10,7 @@ from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
-from auditreg.registry.models import ApiToken
+from auditreg.accounts.models import ApiToken
 
 if TYPE_CHECKING:  # DRF imports this module while defining APIView
     from rest_framework.views import APIView

@@ -20,6 +20,7 @@ from auditreg.api.auth import Ingest, Readable, acting_principal
 from auditreg.api.idempotency import idempotent
 from auditreg.api.limits import BodyTooLarge, BoundedJSONParser
 from auditreg.api.pagination import Pages
+from auditreg.registry import impact
 from lineage import queries, services
 from lineage.models import Node
 
@@ -163,7 +164,7 @@ class Downstream(APIView):
 
     @extend_schema(parameters=[SUBJECT], responses=dict[str, Any])
     def get(self, request: Request) -> Response:
-        return Response(queries.downstream(_subject(request)).as_json())
+        return Response(impact.downstream(_subject(request)).as_json())
 
 
 class Diff(APIView):
@@ -180,4 +181,4 @@ class Diff(APIView):
         responses=dict[str, Any],
     )
     def get(self, request: Request) -> Response:
-        return Response(queries.diff(_subject(request, "from"), _subject(request, "to")))
+        return Response(impact.diff(_subject(request, "from"), _subject(request, "to")))

@@ -24,12 +24,7 @@ from auditreg.api.idempotency import idempotent
 from auditreg.api.pagination import Pages
 from auditreg.proofs.checks import sha256_of
 from auditreg.registry import services
-from auditreg.registry.models import (
-    Authorization,
-    ModelVersion,
-    RegisteredModel,
-    UseCase,
-)
+from auditreg.registry.models import Authorization, ModelVersion, RegisteredModel, UseCase
 from auditreg.registry.queries import as_of
 
 
@@ -78,6 +73,26 @@ class ModelDetail(generics.RetrieveAPIView[RegisteredModel]):
     serializer_class = s.ModelOut
     queryset = RegisteredModel.objects.all()
     lookup_field = "slug"
+
+
+class ModelCorrectionCreate(APIView):
+    """Supersede some of a model's inventory facts, with a reason: a `model.corrected` entry.
+    A developer or the model risk committee may; a new risk tier needs the committee."""
+
+    permission_classes = [Ingest]
+
+    @extend_schema(request=s.ModelCorrectionIn, responses={201: s.ModelOut})
+    @idempotent
+    def post(self, request: Request, slug: str) -> Response:
+        body = s.ModelCorrectionIn(data=request.data)
+        body.is_valid(raise_exception=True)
+        model = services.correct_model(
+            model=get_object_or_404(RegisteredModel, slug=slug),
+            changes=dict(body.validated_data["changes"]),
+            reason=body.validated_data["reason"],
+            by=acting_principal(request),
+        )
+        return Response(s.ModelOut(model).data, status=status.HTTP_201_CREATED)
 
 
 @extend_schema(methods=["GET"], parameters=s.query("stage"))

@@ -5,7 +5,8 @@ from typing import Any
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
-from auditreg.registry.domain import Meaning, RiskTier, Role
+from auditreg.accounts.domain import Role
+from auditreg.registry.domain import Meaning, RiskTier
 from auditreg.registry.models import (
     Authorization,
     ModelVersion,
@@ -50,6 +51,23 @@ class ModelIn(Strict):
     intended_purpose = serializers.CharField(max_length=2000)
     limitations = serializers.CharField(max_length=2000)
     description = serializers.CharField(max_length=2000, required=False, default="")
+
+
+class ModelChanges(Strict):
+    """The inventory facts a correction supersedes: only those given change."""
+
+    name = serializers.CharField(max_length=200, required=False)
+    owner = serializers.CharField(max_length=200, required=False)
+    domain = serializers.CharField(max_length=100, required=False)
+    risk_tier = serializers.ChoiceField(choices=[tier.value for tier in RiskTier], required=False)
+    intended_purpose = serializers.CharField(max_length=2000, required=False)
+    limitations = serializers.CharField(max_length=2000, required=False)
+    description = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+
+
+class ModelCorrectionIn(Strict):
+    changes = ModelChanges()
+    reason = serializers.CharField(max_length=2000)
 
 
 class VersionIn(Strict):

@@ -12,6 +12,11 @@ VERSION = "models/<slug:slug>/versions/<int:number>"
 urlpatterns = [
     path("models", registry.ModelList.as_view(), name="model-list"),
     path("models/<slug:slug>", registry.ModelDetail.as_view(), name="model-detail"),
+    path(
+        "models/<slug:slug>/corrections",
+        registry.ModelCorrectionCreate.as_view(),
+        name="model-corrections",
+    ),
     path("models/<slug:slug>/versions", registry.VersionList.as_view(), name="version-list"),
     path(VERSION, registry.VersionDetail.as_view(), name="version-detail"),
     path(f"{VERSION}/monitoring", registry.MonitoringCreate.as_view(), name="monitoring"),

@@ -1,24 +1,20 @@
 """Whole-ledger checks and exports over the database, streamed in constant memory."""
 
-import json
 import multiprocessing
 import threading
 from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import closing
 from datetime import datetime
 from multiprocessing.connection import Connection
-from typing import IO, Any
+from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.utils import timezone
 
 from auditreg.ledger.keys import load_keyring
 from auditreg.ledger.models import Checkpoint
 from auditreg.proofs.entry import as_utc, format_time
 from auditreg.proofs.export import (
-    EXPORT_FORMAT,
-    EXPORT_VERSION,
     ChainVerifier,
     LedgerBroken,
     Verdict,
@@ -207,40 +203,3 @@ def entry_rows(columns: str) -> Iterator[tuple[Any, ...]]:
     with closing(_row_batches(columns)) as batches:
         for batch in batches:
             yield from batch
-
-
-def export_ledger(out: IO[bytes]) -> int:
-    """Write entries, checkpoints and public keys as JSON Lines (see verify.read_export);
-    the number of entries written."""
-    count = 0
-    for record in _export_records():
-        out.write(_line(record))
-        count += "seq" in record
-    return count
-
-
-def export_lines() -> Iterator[bytes]:
-    """The same export, line by line, for a streamed download."""
-    return map(_line, _export_records())
-
-
-def _export_records() -> Iterator[dict[str, Any]]:
-    yield {
-        "format": EXPORT_FORMAT,
-        "version": EXPORT_VERSION,
-        "origin": settings.AUDITREG_LEDGER_ORIGIN,
-        "exported_at": format_time(timezone.now()),
-        "keys": [key.encode() for key in load_keyring()],
-    }
-    for note in Checkpoint.objects.order_by("tree_size").values_list("note", flat=True):
-        yield {"checkpoint": note}
-    for seq, stored_hash, body in entry_rows("seq, hash, body"):
-        yield {
-            "seq": seq,
-            "hash": bytes(stored_hash).hex(),
-            "entry": bytes(body).decode(errors="replace"),
-        }
-
-
-def _line(record: dict[str, Any]) -> bytes:
-    return json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"

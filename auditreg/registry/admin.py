@@ -2,7 +2,6 @@
 change only through the services."""
 
 from django.contrib import admin
-from django.contrib.auth.models import Group, User
 
 from auditreg.ledger.admin import ReadOnlyAdmin
 from auditreg.registry.models import (
@@ -10,7 +9,6 @@ from auditreg.registry.models import (
     ModelVersion,
     MonitoringRecord,
     Policy,
-    Principal,
     RegisteredModel,
     Signature,
     SigningFailure,
@@ -64,17 +62,3 @@ class MonitoringRecordAdmin(ReadOnlyAdmin):
 @admin.register(Policy)
 class PolicyAdmin(ReadOnlyAdmin):
     list_display = ["risk_tier", "review_months", "set_by", "set_at"]
-
-
-@admin.register(Principal)
-class PrincipalAdmin(ReadOnlyAdmin):
-    list_display = ["actor_id", "printed_name", "kind", "active"]
-    list_filter = ["kind", "active"]
-
-
-# Accounts are not administered here: a password or a group set in the Django admin would
-# leave no ledger record (and would let one administrator sign as anyone). People are
-# enrolled, given roles and have passwords set through the portal's administration and the
-# registry's services, each a ledger fact.
-admin.site.unregister(User)
-admin.site.unregister(Group)

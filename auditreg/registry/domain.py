@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from auditreg.accounts.domain import Role
 from auditreg.errors import DomainError
 from auditreg.proofs.checks import (
     COMMIT,
@@ -25,15 +26,6 @@ from auditreg.proofs.checks import (
     check_text,
     sha256_of,
 )
-
-
-class Role(StrEnum):
-    DEVELOPER = "developer"
-    VALIDATOR = "validator"
-    APPROVER = "approver"
-    MODEL_RISK_COMMITTEE = "model_risk_committee"
-    AUDITOR = "auditor"
-    ADMINISTRATOR = "administrator"
 
 
 class RiskTier(StrEnum):
@@ -94,7 +86,6 @@ DEPLOYED = frozenset({Stage.SHADOW, Stage.CANARY, Stage.PRODUCTION})
 NEEDS_AUTHORIZATION = frozenset({Stage.CANARY, Stage.PRODUCTION})
 
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
-USERNAME = re.compile(r"[a-z][a-z0-9_.-]{0,62}")
 
 
 def version_subject(model_slug: str, number: int) -> str:
@@ -254,6 +245,12 @@ class Requirement:
         return {"role": self.role.value, "meaning": self.meaning.value, "count": self.count}
 
 
+# What a policy requirement may ask: a signature of these meanings, in these roles (auditors
+# and administrators decide nothing).
+REQUIRED_MEANINGS = (Meaning.VALIDATED, Meaning.APPROVED)
+SIGNING_ROLES = (Role.DEVELOPER, Role.VALIDATOR, Role.APPROVER, Role.MODEL_RISK_COMMITTEE)
+
+
 def stored_requirements(items: Iterable[Mapping[str, Any]]) -> list[Requirement]:
     """A policy's requirements as stored (checked by `check_requirements` when set)."""
     return [Requirement(Role(i["role"]), Meaning(i["meaning"]), i["count"]) for i in items]
@@ -269,10 +266,10 @@ def check_requirements(items: object, what: str) -> list[Requirement]:
         if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 10:
             raise DomainError(f"{what}: count must be a whole number from 1 to 10")
         role = check_choice(entry.get("role"), Role, f"{what}: role")
-        if role in (Role.AUDITOR, Role.ADMINISTRATOR):
-            raise DomainError(f"{what}: the {role} role does not sign decisions")
+        if role not in SIGNING_ROLES:
+            raise DomainError(f"{what}: the {role.label} role does not sign decisions")
         meaning = check_choice(entry.get("meaning"), Meaning, f"{what}: meaning")
-        if meaning not in (Meaning.VALIDATED, Meaning.APPROVED):
+        if meaning not in REQUIRED_MEANINGS:
             raise DomainError(f"{what}: a requirement is for 'validated' or 'approved'")
         requirements.append(Requirement(role, meaning, count))
     return requirements
@@ -316,10 +313,3 @@ def signable_now(requirements: list[Requirement], signed: list[Signed]) -> list[
     """The requirements that can be signed next: approvals wait for the validation sign-off."""
     validations = [r for r in requirements if r.meaning == Meaning.VALIDATED]
     return validations if missing_signatures(validations, signed) else requirements
-
-
-class Scope(StrEnum):
-    """What an API token may do, on top of its service principal's roles."""
-
-    INGEST = "ingest"
-    READ = "read"

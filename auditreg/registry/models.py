@@ -10,61 +10,14 @@ from datetime import datetime
 
 from django.db import models
 
-from auditreg.registry.domain import AuthorizationStatus, Meaning, RiskTier, Role, Stage
+from auditreg.accounts.domain import Role
+from auditreg.registry.domain import AuthorizationStatus, Meaning, RiskTier, Stage
 
 
 def _choices(
     enum: type[Role] | type[RiskTier] | type[Stage] | type[Meaning],
 ) -> list[tuple[str, str]]:
     return [(member.value, member.value.replace("_", " ")) for member in enum]
-
-
-class Principal(models.Model):
-    """A person (`user:<username>`, who signs with their Django password) or a machine
-    (`service:<name>`, which never signs)."""
-
-    actor_id = models.CharField(max_length=200, unique=True)
-    kind = models.CharField(max_length=16)
-    username = models.CharField(max_length=150)
-    printed_name = models.CharField(max_length=200)
-    time_zone = models.CharField(max_length=64)
-    active = models.BooleanField()
-    enrolled_seq = models.BigIntegerField()
-    updated_seq = models.BigIntegerField()
-
-    def __str__(self) -> str:
-        return f"{self.printed_name} ({self.actor_id})"
-
-    @property
-    def is_person(self) -> bool:
-        return self.kind == "person"
-
-    def roles(self) -> set[str]:
-        if self.kind == "system":  # the command line administers; it never signs or builds
-            return {Role.ADMINISTRATOR.value}
-        if not hasattr(self, "_roles"):
-            self._roles = set(
-                RoleAssignment.objects.filter(principal_id=self.actor_id).values_list(
-                    "role", flat=True
-                )
-            )
-        return self._roles
-
-
-class RoleAssignment(models.Model):
-    principal = models.ForeignKey(
-        Principal, on_delete=models.PROTECT, to_field="actor_id", db_column="principal"
-    )
-    role = models.CharField(max_length=32, choices=_choices(Role))
-    granted_seq = models.BigIntegerField()
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["principal", "role"], name="one_grant_per_role")
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.principal_id} is {self.role}"
 
 
 class Policy(models.Model):
@@ -108,8 +61,16 @@ class RegisteredModel(models.Model):
         return f"model:{self.slug}"
 
 
+class VersionQuerySet(models.QuerySet["ModelVersion"]):
+    def in_production(self) -> "VersionQuerySet":
+        """The versions in production (at most one per model)."""
+        return self.filter(stage=Stage.PRODUCTION)
+
+
 class ModelVersion(models.Model):
     """An immutable model package; corrections supersede it through the ledger."""
+
+    objects = VersionQuerySet.as_manager()
 
     subject = models.CharField(max_length=200, unique=True)
     model = models.ForeignKey(
@@ -196,8 +157,26 @@ class UseCase(models.Model):
         return f"usecase:{self.slug}"
 
 
+class AuthorizationQuerySet(models.QuerySet["Authorization"]):
+    def in_force(self, moment: datetime) -> "AuthorizationQuerySet":
+        """In force at `moment`: activated by then, effective, not expired, not yet revoked.
+
+        The one definition, for now and for any past moment (`Authorization.in_force` says the
+        same of one row). Only an active authorization, or one revoked since, was ever
+        activated: naming both statuses lets the (status, expires_at) index serve the query.
+        """
+        return self.filter(
+            status__in=[AuthorizationStatus.ACTIVE, AuthorizationStatus.REVOKED],
+            activated_at__lte=moment,
+            effective_from__lte=moment,
+            expires_at__gt=moment,
+        ).filter(models.Q(revoked_at__isnull=True) | models.Q(revoked_at__gt=moment))
+
+
 class Authorization(models.Model):
     """A version authorized for a use case, with conditions, validity and a fallback."""
+
+    objects = AuthorizationQuerySet.as_manager()
 
     subject = models.CharField(max_length=200, unique=True)
     use_case = models.ForeignKey(
@@ -258,9 +237,10 @@ class Authorization(models.Model):
         return f"{self.version_id} for {self.use_case_id} ({self.status})"
 
     def in_force(self, moment: datetime) -> bool:
-        """Active at `moment`: activated, effective, not expired, not yet revoked."""
+        """In force at `moment`, as `Authorization.objects.in_force(moment)` decides."""
         return (
-            self.activated_at is not None
+            self.status in (AuthorizationStatus.ACTIVE, AuthorizationStatus.REVOKED)
+            and self.activated_at is not None
             and self.activated_at <= moment
             and self.effective_from <= moment < self.expires_at
             and (self.revoked_at is None or moment < self.revoked_at)
@@ -388,8 +368,6 @@ class ReviewPeriod(models.Model):
 
 # The projection's table names (auditreg.registry.projection.KEYS) and their models.
 TABLES: dict[str, type[models.Model]] = {
-    "principal": Principal,
-    "role_assignment": RoleAssignment,
     "policy": Policy,
     "model": RegisteredModel,
     "version": ModelVersion,
@@ -402,63 +380,3 @@ TABLES: dict[str, type[models.Model]] = {
     "monitoring": MonitoringRecord,
     "review_period": ReviewPeriod,
 }
-
-
-class ApiToken(models.Model):
-    """A service principal's API token. A credential store, like Django's users: only the
-    SHA-256 of the secret is kept; issuing and revoking are recorded in the ledger."""
-
-    principal = models.ForeignKey(
-        Principal, on_delete=models.PROTECT, to_field="actor_id", db_column="principal"
-    )
-    name = models.CharField(max_length=100)
-    # The public part of the token ("ar_<prefix>_<secret>"), for lookup and display.
-    prefix = models.CharField(max_length=16, unique=True)
-    digest = models.CharField(max_length=64)
-    scopes = models.JSONField()
-    created_at = models.DateTimeField()
-    expires_at = models.DateTimeField()
-    revoked_at = models.DateTimeField(null=True)
-    issued_seq = models.BigIntegerField()
-
-    def __str__(self) -> str:
-        return f"token {self.prefix} ({self.name}) of {self.principal_id}"
-
-
-class PasswordFailure(models.Model):
-    """A password attempt counted against a username's lock-out: a sign-in anywhere (portal,
-    administration) or a signature's password. Not a ledger fact: a credential-store counter.
-
-    A row is written *before* the password is checked, and removed when it proves right, so
-    concurrent guesses are counted however fast they come. Any username typed is counted,
-    enrolled or not, so the lock-out never tells which usernames exist.
-    """
-
-    username = models.CharField(max_length=150)
-    failed_at = models.DateTimeField()
-
-    class Meta:
-        indexes = [
-            models.Index(fields=["username", "failed_at"], name="password_failure_time"),
-            models.Index(fields=["failed_at"], name="password_failure_expiry"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.username}: password attempt at {self.failed_at:%Y-%m-%d %H:%M}"
-
-
-class PasswordStamp(models.Model):
-    """Which recorded fact set a person's current password (a credential-store row).
-
-    `fingerprint` is an HMAC, keyed with SECRET_KEY, of the password's stored hash: it tells
-    whether the hash Django holds now is the one a `principal.password_set` entry recorded,
-    and nothing about the password. A password set any other way (an administrator's
-    console, the database) matches no stamp, and neither signs in nor signs.
-    """
-
-    username = models.CharField(max_length=150, unique=True)
-    fingerprint = models.CharField(max_length=64)
-    seq = models.BigIntegerField(help_text="the principal.password_set entry")
-
-    def __str__(self) -> str:
-        return f"{self.username}'s password, set at entry {self.seq}"

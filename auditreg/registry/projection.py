@@ -9,18 +9,22 @@ Pure code (no Django). Rows are dicts of column values keyed by natural keys (sl
 subjects, ledger seqs), so replay never needs the database's surrogate ids.
 """
 
-from collections.abc import Callable
 from datetime import date, datetime
 
-from auditreg.facts.kernel import Fact, Key, MemoryStore, Projection, ProjectionError, Row, Store
+from auditreg.facts.kernel import (
+    Applier,
+    Fact,
+    Projection,
+    ProjectionError,
+    Row,
+    Store,
+    dispatch,
+    require,
+)
 from auditreg.registry.domain import AuthorizationStatus, Stage, binding_holds
-
-__all__ = ["APPLY", "KEYS", "Fact", "Key", "MemoryStore", "ProjectionError", "Row", "Store"]
 
 # Each table's natural key, in dependency order (a table refers only to those above it).
 KEYS: dict[str, tuple[str, ...]] = {
-    "principal": ("actor_id",),
-    "role_assignment": ("principal_id", "role"),
     "policy": ("risk_tier",),
     "model": ("slug",),
     "version": ("subject",),
@@ -35,29 +39,6 @@ KEYS: dict[str, tuple[str, ...]] = {
 }
 
 
-def project(fact: Fact, store: Store) -> list[str]:
-    """Apply one ledger entry to the registry's tables.
-
-    Returns anomalies: facts that are recorded but carry no weight (a signature that does
-    not match its record). Raises ProjectionError for an entry that cannot apply. Entries
-    of other kinds (lineage, reports, the ledger's own) leave the registry unchanged.
-    """
-    apply = APPLY.get(fact.kind)
-    if apply is None:
-        return []
-    try:
-        return apply(fact, store) or []
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ProjectionError(fact.seq, f"{fact.kind} on {fact.subject}: {exc!r}") from None
-
-
-def _require(store: Store, table: str, key: Key, fact: Fact) -> Row:
-    row = store.get(table, key)
-    if row is None:
-        raise ProjectionError(fact.seq, f"{fact.kind} refers to an unknown {table} {key}")
-    return row
-
-
 def _date(value: str | None) -> date | None:
     return None if value is None else date.fromisoformat(value)
 
@@ -66,48 +47,7 @@ def _time(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value)
 
 
-# --- People and policies -----------------------------------------------------------------------
-
-
-def _principal_enrolled(fact: Fact, store: Store) -> None:
-    p = fact.payload
-    store.insert(
-        "principal",
-        {
-            "actor_id": fact.subject,
-            "kind": p["kind"],
-            "username": p["username"],
-            "printed_name": p["printed_name"],
-            "time_zone": p["time_zone"],
-            "active": True,
-            "enrolled_seq": fact.seq,
-            "updated_seq": fact.seq,
-        },
-    )
-
-
-def _principal_active(active: bool) -> Callable[[Fact, Store], None]:
-    def apply(fact: Fact, store: Store) -> None:
-        _require(store, "principal", {"actor_id": fact.subject}, fact)
-        store.update(
-            "principal", {"actor_id": fact.subject}, {"active": active, "updated_seq": fact.seq}
-        )
-
-    return apply
-
-
-def _role_granted(fact: Fact, store: Store) -> None:
-    _require(store, "principal", {"actor_id": fact.subject}, fact)
-    store.insert(
-        "role_assignment",
-        {"principal_id": fact.subject, "role": fact.payload["role"], "granted_seq": fact.seq},
-    )
-
-
-def _role_revoked(fact: Fact, store: Store) -> None:
-    key = {"principal_id": fact.subject, "role": fact.payload["role"]}
-    _require(store, "role_assignment", key, fact)
-    store.delete("role_assignment", key)
+# --- Policies -----------------------------------------------------------------------
 
 
 def _policy_set(fact: Fact, store: Store) -> None:
@@ -150,7 +90,7 @@ def _model_registered(fact: Fact, store: Store) -> None:
 
 def _model_corrected(fact: Fact, store: Store) -> None:
     key = {"slug": fact.subject.removeprefix("model:")}
-    _require(store, "model", key, fact)
+    require(store, "model", key, fact)
     changes = fact.payload["changes"]
     if not set(changes) <= {*MODEL_FIELDS, "risk_tier"}:
         raise ProjectionError(fact.seq, f"model.corrected changes {sorted(changes)}")
@@ -159,7 +99,7 @@ def _model_corrected(fact: Fact, store: Store) -> None:
 
 def _version_registered(fact: Fact, store: Store) -> None:
     p = fact.payload
-    _require(store, "model", {"slug": p["model"]}, fact)
+    require(store, "model", {"slug": p["model"]}, fact)
     store.insert(
         "version",
         {
@@ -183,7 +123,7 @@ def _version_registered(fact: Fact, store: Store) -> None:
 
 
 def _version_corrected(fact: Fact, store: Store) -> None:
-    _require(store, "version", {"subject": fact.subject}, fact)
+    require(store, "version", {"subject": fact.subject}, fact)
     p = fact.payload
     store.update(
         "version",
@@ -198,7 +138,7 @@ def _version_corrected(fact: Fact, store: Store) -> None:
 
 
 def _stage_changed(fact: Fact, store: Store) -> None:
-    version = _require(store, "version", {"subject": fact.subject}, fact)
+    version = require(store, "version", {"subject": fact.subject}, fact)
     p = fact.payload
     if version["stage"] != p["from"]:
         raise ProjectionError(
@@ -234,10 +174,10 @@ def _start_period(fact: Fact, stage: str, store: Store, *, reason: str) -> None:
 def _signature_signed(fact: Fact, store: Store) -> list[str]:
     p = fact.payload
     if fact.subject.startswith("authorization:"):
-        record = _require(store, "authorization", {"subject": fact.subject}, fact)
+        record = require(store, "authorization", {"subject": fact.subject}, fact)
         facts, version, authorization = record["facts_digest"], None, fact.subject
     else:
-        record = _require(store, "version", {"subject": fact.subject}, fact)
+        record = require(store, "version", {"subject": fact.subject}, fact)
         facts, version, authorization = record["package_digest"], fact.subject, None
     valid = binding_holds(
         content=p["content"], content_sha256=p["content_sha256"], record=fact.subject, facts=facts
@@ -291,7 +231,7 @@ def _signature_failed(fact: Fact, store: Store) -> None:
 
 def _use_case_created(fact: Fact, store: Store) -> None:
     p = fact.payload
-    _require(store, "model", {"slug": p["model"]}, fact)
+    require(store, "model", {"slug": p["model"]}, fact)
     store.insert(
         "use_case",
         {
@@ -309,7 +249,7 @@ def _use_case_created(fact: Fact, store: Store) -> None:
 
 def _authorization_proposed(fact: Fact, store: Store) -> None:
     p = fact.payload
-    _require(store, "version", {"subject": p["version"]}, fact)
+    require(store, "version", {"subject": p["version"]}, fact)
     store.insert(
         "authorization",
         {
@@ -339,7 +279,7 @@ def _authorization_proposed(fact: Fact, store: Store) -> None:
 
 
 def _authorization_decided(fact: Fact, store: Store) -> None:
-    record = _require(store, "authorization", {"subject": fact.subject}, fact)
+    record = require(store, "authorization", {"subject": fact.subject}, fact)
     outcome = fact.kind.removeprefix("authorization.")
     expected = AuthorizationStatus.ACTIVE if outcome == "revoked" else AuthorizationStatus.PROPOSED
     if record["status"] != expected:
@@ -358,7 +298,7 @@ def _threshold_set(fact: Fact, store: Store) -> None:
     p = fact.payload
     key = {"model_id": fact.subject.removeprefix("model:"), "metric": p["metric"]}
     key["segment"] = p["segment"]
-    _require(store, "model", {"slug": key["model_id"]}, fact)
+    require(store, "model", {"slug": key["model_id"]}, fact)
     row = {**key, "lower": p["lower"], "upper": p["upper"], "set_by": fact.actor}
     row["set_seq"] = fact.seq
     if store.get("threshold", key) is None:
@@ -368,7 +308,7 @@ def _threshold_set(fact: Fact, store: Store) -> None:
 
 
 def _monitoring_recorded(fact: Fact, store: Store) -> None:
-    version = _require(store, "version", {"subject": fact.subject}, fact)
+    version = require(store, "version", {"subject": fact.subject}, fact)
     p = fact.payload
     store.insert(
         "monitoring",
@@ -405,7 +345,7 @@ def _monitoring_recorded(fact: Fact, store: Store) -> None:
 
 
 def _review_cleared(fact: Fact, store: Store) -> None:
-    version = _require(store, "version", {"subject": fact.subject}, fact)
+    version = require(store, "version", {"subject": fact.subject}, fact)
     if not version["review_required"]:
         raise ProjectionError(fact.seq, f"{fact.subject} has no review outstanding")
     store.update(
@@ -424,13 +364,7 @@ def _history_only(fact: Fact, store: Store) -> None:
     """Recorded for the history; the stage changes it caused are entries of their own."""
 
 
-APPLY: dict[str, Callable[[Fact, Store], list[str] | None]] = {
-    "principal.enrolled": _principal_enrolled,
-    "principal.deactivated": _principal_active(False),
-    "principal.reactivated": _principal_active(True),
-    "principal.password_set": _history_only,  # the credential itself is Django's
-    "role.granted": _role_granted,
-    "role.revoked": _role_revoked,
+APPLY: dict[str, Applier] = {
     "policy.set": _policy_set,
     "model.registered": _model_registered,
     "model.corrected": _model_corrected,
@@ -456,7 +390,6 @@ PROJECTION = Projection(
     name="registry",
     keys=KEYS,
     tables="auditreg.registry.models.TABLES",
-    apply=project,
+    apply=dispatch(APPLY),
     kinds=frozenset(APPLY),
-    extra_check="auditreg.registry.tokens.compare_tokens",
 )

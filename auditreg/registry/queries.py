@@ -14,19 +14,19 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import Q, QuerySet
 
+from auditreg.accounts.models import Principal
+from auditreg.accounts.services import READERS, require_role
 from auditreg.errors import DomainError
 from auditreg.registry.domain import DEPLOYED, Meaning, Stage
 from auditreg.registry.models import (
     Authorization,
     ModelVersion,
-    Principal,
     RegisteredModel,
     ReviewPeriod,
     Signature,
     StagePeriod,
     UseCase,
 )
-from auditreg.registry.services import READERS, require_role
 
 APPROVAL_MEANINGS = (Meaning.VALIDATED, Meaning.APPROVED)
 
@@ -141,7 +141,9 @@ def as_of(
 
     authorizations = list(_in_force(moment, use_cases))
     auth_signatures = _signatures(
-        Signature.objects.filter(authorization__in=[a.subject for a in authorizations]), moment
+        Signature.objects.filter(authorization__in=[a.subject for a in authorizations]),
+        moment,
+        facts={a.subject: a.facts_digest for a in authorizations},
     )
     involved = {v for stages in by_model.values() for vs in stages.values() for v in vs}
     involved |= {a.version_id for a in authorizations}
@@ -206,16 +208,8 @@ def _periods_at(moment: datetime) -> QuerySet[StagePeriod]:
 
 
 def _in_force(moment: datetime, use_cases: QuerySet[UseCase]) -> QuerySet[Authorization]:
-    return (
-        Authorization.objects.filter(
-            use_case__in=use_cases,
-            activated_at__lte=moment,
-            effective_from__lte=moment,
-            expires_at__gt=moment,
-        )
-        .filter(Q(revoked_at__isnull=True) | Q(revoked_at__gt=moment))
-        .order_by("use_case", "number")
-    )
+    found = Authorization.objects.in_force(moment).filter(use_case__in=use_cases)
+    return found.order_by("use_case", "number")
 
 
 def versions_at(moment: datetime, subjects: Iterable[str]) -> dict[str, VersionAt]:
@@ -251,11 +245,13 @@ def versions_at(moment: datetime, subjects: Iterable[str]) -> dict[str, VersionA
 
 
 def _signatures(
-    signatures: QuerySet[Signature], moment: datetime, *, facts: dict[str, str] | None = None
+    signatures: QuerySet[Signature], moment: datetime, *, facts: dict[str, str]
 ) -> dict[str, list[SignatureAt]]:
+    """The signatures recorded by `moment` that count on their record's facts (`facts`, by
+    subject)."""
     found: dict[str, list[SignatureAt]] = defaultdict(list)
     for s in signatures.filter(recorded_at__lte=moment, binding_valid=True).order_by("seq"):
-        if facts is not None and s.content["facts"] != facts.get(s.subject):
+        if s.content["facts"] != facts.get(s.subject):
             continue
         found[s.subject].append(
             SignatureAt(

@@ -7,8 +7,8 @@ anyone else gets 403.
 """
 
 from collections import defaultdict
-from collections.abc import Callable
-from functools import wraps
+from collections.abc import Callable, Iterable
+from functools import cache, wraps
 from typing import Any, Concatenate, ParamSpec
 from zoneinfo import available_timezones
 
@@ -18,17 +18,28 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
+from django.core.paginator import Page, Paginator
 from django.core.validators import RegexValidator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_POST
 
+from auditreg.accounts import services as accounts
+from auditreg.accounts.domain import USERNAME, Role, Scope
+from auditreg.accounts.models import ApiToken, Principal, RoleAssignment
 from auditreg.errors import DomainError
 from auditreg.ledger.models import Entry
 from auditreg.registry import services
-from auditreg.registry.domain import USERNAME, Meaning, RiskTier, Role, Scope
-from auditreg.registry.models import ApiToken, Policy, Principal, RoleAssignment
+from auditreg.registry import rules
+from auditreg.registry.domain import (
+    REQUIRED_MEANINGS,
+    SIGNING_ROLES,
+    Meaning,
+    RiskTier,
+    stored_requirements,
+)
+from auditreg.registry.models import Policy
 from portal.access import reader_required
 from portal.pages import render_page
 
@@ -38,24 +49,35 @@ AdminView = Callable[Concatenate[HttpRequest, Principal, P], HttpResponse]
 SECTION = "administration"
 # Methods that only read: an auditor may use them; every other method changes something.
 READING = ("GET", "HEAD")
-# Roles that sign decisions, and the meanings a policy requirement may ask of them.
-SIGNING_ROLES = [role for role in Role if role not in (Role.AUDITOR, Role.ADMINISTRATOR)]
-REQUIRED_MEANINGS = [Meaning.VALIDATED, Meaning.APPROVED]
 DECISIONS = ("approval", "authorization")
 # A role form's action: the entry it appends and how the message says it.
-ROLE_CHANGES = {"grant": ("role.granted", "granted to"), "revoke": ("role.revoked", "revoked from")}
+ROLE_CHANGES = {"grant": "granted to", "revoke": "revoked from"}
 # Blank rows offered under a policy's current requirements, to add new ones.
 SPARE_ROWS = 2
 MAX_ROWS = 20
 HISTORY_LIMIT = 50
 
 
-def _words(value: str) -> str:
-    return value.replace("_", " ")
+# The people and services listed, and the tokens, a page at a time.
+PAGE_SIZE = 50
 
 
-def _choices(values: list[Role] | list[Meaning] | list[Scope]) -> list[tuple[str, str]]:
-    return [(value.value, _words(value.value)) for value in values]
+def _role_choices(roles: Iterable[Role]) -> list[tuple[str, str]]:
+    return [(role.value, role.label) for role in roles]
+
+
+def _choices(values: Iterable[Meaning] | Iterable[Scope]) -> list[tuple[str, str]]:
+    return [(value.value, value.value) for value in values]
+
+
+@cache
+def _zones() -> list[str]:
+    """The IANA time zone names a person may be enrolled in (about 600): sorted once."""
+    return sorted(available_timezones())
+
+
+def _page(request: HttpRequest, rows: Any) -> Page[Any]:
+    return Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
 
 
 # --- Who may see and change ----------------------------------------------------------------------
@@ -94,7 +116,8 @@ def _can_change(me: Principal) -> bool:
 
 
 def _last_seq(subject: str, kind: str, by: Principal) -> int | None:
-    """The seq of the entry a service call just appended (the services return no entry)."""
+    """The seq of the last entry of `kind` that `by` appended on `subject`: for an enrolment,
+    whose subject no one else can write while it is being created."""
     entries = Entry.objects.filter(subject=subject, kind=kind, actor=by.actor_id)
     return entries.order_by("-seq").values_list("seq", flat=True).first()
 
@@ -130,7 +153,7 @@ class PersonForm(forms.Form):
         help_text="They sign with it: give it to them privately.",
     )
     roles = forms.MultipleChoiceField(
-        choices=_choices(list(Role)), required=False, widget=forms.CheckboxSelectMultiple
+        choices=_role_choices(Role), required=False, widget=forms.CheckboxSelectMultiple
     )
 
     def clean(self) -> dict[str, Any]:
@@ -152,12 +175,12 @@ class ServiceForm(forms.Form):
     )
     printed_name = forms.CharField(max_length=200, help_text="What the pipeline or job is.")
     roles = forms.MultipleChoiceField(
-        choices=_choices(list(Role)), required=False, widget=forms.CheckboxSelectMultiple
+        choices=_role_choices(Role), required=False, widget=forms.CheckboxSelectMultiple
     )
 
 
 class RoleForm(forms.Form):
-    role = forms.ChoiceField(choices=_choices(list(Role)))
+    role = forms.ChoiceField(choices=_role_choices(Role))
     action = forms.ChoiceField(choices=[("grant", "grant"), ("revoke", "revoke")])
 
 
@@ -179,12 +202,12 @@ class TokenForm(forms.Form):
     service = forms.ChoiceField(label="Service principal")
     name = forms.CharField(max_length=100, help_text="What the token is for, e.g. nightly.")
     scopes = forms.MultipleChoiceField(
-        choices=_choices(list(Scope)), widget=forms.CheckboxSelectMultiple
+        choices=_choices(Scope), widget=forms.CheckboxSelectMultiple
     )
     days = forms.IntegerField(
         label="Days valid",
         min_value=1,
-        max_value=services.MAX_TOKEN_DAYS,
+        max_value=accounts.MAX_TOKEN_DAYS,
         initial=90,
     )
 
@@ -210,7 +233,7 @@ class PolicyForm(forms.Form):
                 what = f"{decision.capitalize()} requirement {n + 1}"
                 # Shown in a table without <label>s: each control names itself.
                 self.fields[f"{decision}_{n}_role"] = forms.ChoiceField(
-                    choices=[("", "(none)"), *_choices(SIGNING_ROLES)],
+                    choices=[("", "(none)"), *_role_choices(SIGNING_ROLES)],
                     required=False,
                     label=f"{what}: role",
                     widget=forms.Select(attrs={"aria-label": f"{what}: role"}),
@@ -289,19 +312,20 @@ def _person_form(data: Any = None) -> PersonForm:
 def _users_page(
     request: HttpRequest, me: Principal, person: PersonForm, service: ServiceForm
 ) -> HttpResponse:
+    listed = _page(request, Principal.objects.order_by("kind", "username"))
+    shown = [p.actor_id for p in listed]
     roles: dict[str, list[str]] = defaultdict(list)
-    for actor_id, role in RoleAssignment.objects.order_by("role").values_list("principal", "role"):
-        roles[str(actor_id)].append(_words(role))
-    principals = [
-        {"principal": p, "roles": roles[p.actor_id]}
-        for p in Principal.objects.order_by("kind", "username")
-    ]
+    held = RoleAssignment.objects.filter(principal__in=shown).order_by("role")
+    for actor_id, role in held.values_list("principal", "role"):
+        roles[str(actor_id)].append(rules.role_words(role))
+    principals = [{"principal": p, "roles": roles[p.actor_id]} for p in listed]
     context = {
         "principals": principals,
+        "listed": listed,
         "can_change": _can_change(me),
         "person_form": person,
         "service_form": service,
-        "zones": sorted(available_timezones()),
+        "zones": _zones(),
         "page": "users",
     }
     return render_page(request, me, "portal/admin_users.html", SECTION, context)
@@ -314,7 +338,7 @@ def enroll_person(request: HttpRequest, me: Principal) -> HttpResponse:
     if form.is_valid():
         data = form.cleaned_data
         try:
-            person = services.enroll_person(
+            person = accounts.enroll_person(
                 username=data["username"],
                 printed_name=data["printed_name"],
                 email=data["email"],
@@ -338,7 +362,7 @@ def enroll_service(request: HttpRequest, me: Principal) -> HttpResponse:
     if form.is_valid():
         data = form.cleaned_data
         try:
-            service = services.enroll_service(
+            service = accounts.enroll_service(
                 name=data["name"], printed_name=data["printed_name"], roles=data["roles"], by=me
             )
         except DomainError as error:
@@ -383,8 +407,8 @@ def _principal_page(
     held = sorted(who.roles())
     context = {
         "who": who,
-        "held": [{"value": role, "label": _words(role)} for role in held],
-        "grantable": [(r.value, _words(r.value)) for r in Role if r.value not in held],
+        "held": [{"value": role, "label": rules.role_words(role)} for role in held],
+        "grantable": _role_choices(r for r in Role if r.value not in held),
         "role_form": role_form or RoleForm(),
         "active_form": active_form or ActiveForm(),
         "tokens": ApiToken.objects.filter(principal=who).order_by("-created_at"),
@@ -402,16 +426,15 @@ def principal_role(request: HttpRequest, me: Principal, actor_id: str) -> HttpRe
     form = RoleForm(request.POST)
     if form.is_valid():
         role, action = Role(form.cleaned_data["role"]), form.cleaned_data["action"]
-        change = services.grant_role if action == "grant" else services.revoke_role
+        change = accounts.grant_role if action == "grant" else accounts.revoke_role
         try:
-            change(principal=who, role=role, by=me)
+            entry = change(principal=who, role=role, by=me)
         except DomainError as error:
             form.add_error(None, str(error))
         else:
-            kind, done = ROLE_CHANGES[action]
-            seq = _last_seq(who.actor_id, kind, me)
+            done = ROLE_CHANGES[action]
             messages.success(
-                request, f"The role {_words(role)} was {done} {who}: ledger entry #{seq}."
+                request, f"The role {role.label} was {done} {who}: ledger entry #{entry.seq}."
             )
             return redirect("portal:admin-principal", actor_id=who.actor_id)
     return _principal_page(request, me, who, role_form=form)
@@ -425,16 +448,14 @@ def principal_active(request: HttpRequest, me: Principal, actor_id: str) -> Http
     if form.is_valid():
         active = form.cleaned_data["active"]
         try:
-            services.set_active(
+            entry = accounts.set_active(
                 principal=who, active=active, reason=form.cleaned_data["reason"], by=me
             )
         except DomainError as error:
             form.add_error(None, str(error))
         else:
-            kind = "principal.reactivated" if active else "principal.deactivated"
-            seq = _last_seq(who.actor_id, kind, me)
             done = "reactivated" if active else "deactivated"
-            messages.success(request, f"{who} was {done}: ledger entry #{seq}.")
+            messages.success(request, f"{who} was {done}: ledger entry #{entry.seq}.")
             return redirect("portal:admin-principal", actor_id=who.actor_id)
     return _principal_page(request, me, who, active_form=form)
 
@@ -451,8 +472,10 @@ def _tokens_page(
     request: HttpRequest, me: Principal, form: TokenForm, revoke_error: tuple[str, str] = ("", "")
 ) -> HttpResponse:
     rows = ApiToken.objects.select_related("principal").order_by("-created_at", "prefix")
+    listed = _page(request, rows)
     context = {
-        "tokens": rows,
+        "tokens": listed.object_list,
+        "listed": listed,
         "form": form,
         "can_change": _can_change(me),
         "revoke_prefix": revoke_error[0],
@@ -472,7 +495,7 @@ def token_create(request: HttpRequest, me: Principal) -> HttpResponse:
     if form.is_valid():
         data = form.cleaned_data
         try:
-            row, secret = services.issue_token(
+            row, secret = accounts.issue_token(
                 principal=_principal(data["service"]),
                 name=data["name"],
                 scopes=data["scopes"],
@@ -498,7 +521,7 @@ def token_revoke(request: HttpRequest, me: Principal, prefix: str) -> HttpRespon
     form = ReasonForm(request.POST)
     if form.is_valid():
         try:
-            services.revoke_token(token=token, reason=form.cleaned_data["reason"], by=me)
+            accounts.revoke_token(token=token, reason=form.cleaned_data["reason"], by=me)
         except DomainError as error:
             return _tokens_page(request, me, TokenForm(), (prefix, str(error)))
         seq = _last_seq(token.principal_id, "token.revoked", me)
@@ -560,9 +583,7 @@ def _summary(payload: dict[str, Any]) -> dict[str, str]:
     """A policy in words: what each decision needs and how often it is reviewed."""
 
     def needs(items: list[dict[str, Any]]) -> str:
-        return "; ".join(
-            f"{item['count']} {item['meaning']} by {_words(item['role'])}" for item in items
-        )
+        return rules.policy_words(stored_requirements(items))
 
     return {
         "approval": needs(payload.get("approval", [])),

@@ -2,7 +2,7 @@
 
 from django.http import HttpRequest, HttpResponse
 
-from auditreg.registry.models import Principal
+from auditreg.accounts.models import Principal
 from portal import dashboard
 from portal.access import reader_required
 from portal.pages import render_page
@@ -14,6 +14,5 @@ def home(request: HttpRequest, me: Principal) -> HttpResponse:
         "board": dashboard.build(me),
         "horizons": dashboard.EXPIRY_HORIZONS,
         "shown": dashboard.SHOWN,
-        "shown_slice": f":{dashboard.SHOWN}",
     }
     return render_page(request, me, "portal/dashboard.html", "home", context)

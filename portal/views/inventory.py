@@ -3,8 +3,8 @@
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 
+from auditreg.accounts.models import Principal
 from auditreg.registry.domain import RiskTier, Stage
-from auditreg.registry.models import Principal
 from portal import inventory
 from portal.access import reader_required
 from portal.pages import render_page

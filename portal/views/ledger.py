@@ -11,9 +11,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from auditreg.accounts.models import Principal
 from auditreg.errors import DomainError
+from auditreg.ledger import export as ledger_export
+from auditreg.ledger import verification
 from auditreg.ledger.models import Entry
-from auditreg.registry.models import Principal
 from portal import ledger, versions
 from portal.access import reader_required
 from portal.pages import render_page
@@ -36,7 +38,7 @@ def entries(request: HttpRequest, me: Principal) -> HttpResponse:
             "filtered": bool(params),
             "filters": params.urlencode(),
             "checkpoints": ledger.checkpoints(),
-            "runs": ledger.recent_runs(),
+            "runs": verification.recent_runs(),
         },
     )
 
@@ -52,10 +54,10 @@ def entry(request: HttpRequest, me: Principal, seq: int) -> HttpResponse:
 def verify(request: HttpRequest, me: Principal) -> HttpResponse:
     """Queue a whole-ledger verification. Any reader may: it checks history, changes none."""
     # Imported here: the task module imports Celery's app, which a page view need not load.
-    from portal.tasks import verify_ledger_run
+    from auditreg.ledger.tasks import verify_ledger_run
 
     try:
-        run = ledger.start_verification(by=me.actor_id, name=me.printed_name)
+        run = verification.start_verification(by=me.actor_id, name=me.printed_name)
     except DomainError as refusal:
         messages.error(request, str(refusal))
     else:
@@ -73,7 +75,9 @@ def verify(request: HttpRequest, me: Principal) -> HttpResponse:
 def export(request: HttpRequest, me: Principal) -> HttpResponse:
     """The whole ledger as JSON Lines, for `auditreg verify <file>` offline. Streamed."""
     stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
-    response = StreamingHttpResponse(ledger.export_chunks(), content_type="application/jsonl")
+    response = StreamingHttpResponse(
+        ledger_export.export_chunks(), content_type="application/jsonl"
+    )
     response["Content-Disposition"] = f'attachment; filename="ledger-export-{stamp}.jsonl"'
     # `reader_required` is typed for HttpResponse; a streaming answer is as good to Django.
     return cast(HttpResponse, response)

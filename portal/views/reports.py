@@ -24,10 +24,11 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods
 
+from auditreg.accounts.models import Principal
 from auditreg.errors import DomainError
 from auditreg.ledger.keys import load_keyring
 from auditreg.proofs.pdf import Verdict, verify_pdf
-from auditreg.registry.models import ModelVersion, Principal, UseCase
+from auditreg.registry.models import ModelVersion, UseCase
 from portal.access import reader_required
 from portal.middleware import leaves_session_idle
 from portal.pages import render_page

@@ -10,22 +10,18 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 
+from auditreg.accounts.domain import Role
+from auditreg.accounts.models import Principal
 from auditreg.errors import DomainError
 from auditreg.proofs.checks import sha256_of
-from auditreg.registry import services
-from auditreg.registry.domain import (
-    AuthorizationStatus,
-    Meaning,
-    Role,
-    Signed,
-    Stage,
-    stored_requirements,
-)
-from auditreg.registry.models import Authorization, ModelVersion, Principal
+from auditreg.registry import rules, selectors, services
+from auditreg.registry.domain import Meaning, Stage
+from auditreg.registry.models import Authorization, ModelVersion, Policy, Signature
 from portal import dashboard
 from portal.access import reader_required
 from portal.pages import render_page
@@ -34,15 +30,8 @@ P = ParamSpec("P")
 
 # Not a signature meaning: asking the developers for changes is a recorded comment.
 CHANGES = "changes_requested"
-
-# The meanings each role may give a version in validation, in the order offered.
-MEANINGS = {
-    Role.VALIDATOR: [Meaning.VALIDATED, Meaning.REJECTED, CHANGES],
-    Role.APPROVER: [Meaning.APPROVED, Meaning.REJECTED, CHANGES],
-    Role.MODEL_RISK_COMMITTEE: [Meaning.APPROVED, Meaning.REJECTED, CHANGES],
-}
-# Who may revoke an authorization in force (the registry's rule).
-REVOKERS = [Role.APPROVER, Role.MODEL_RISK_COMMITTEE, Role.ADMINISTRATOR]
+# The inbox's lists, each paged.
+PAGE_SIZE = 50
 
 # How a choice is named where it is offered (other meanings go by their own name).
 ACTION_NAMES = {
@@ -70,9 +59,6 @@ AUTHORIZATION_IN_WORDS = {
     Meaning.REVOKED.value: "I revoke this authorization now: the version may no longer make "
     "decisions for this use case.",
 }
-# Refusals that must say why in the comment (the registry's rule), and requests for changes.
-REASON_REQUIRED = {Meaning.REJECTED.value, Meaning.REVOKED.value, CHANGES}
-
 # What the page adds to a refusal, by the rule's code (`DomainError.code`).
 HINTS = {
     "separation_of_duties": "Separation of duties: whoever registered, developed, proposed or "
@@ -97,8 +83,7 @@ class Choice:
 
     @property
     def label(self) -> str:
-        role = self.role.replace("_", " ")
-        return f"{ACTION_NAMES.get(self.meaning, self.meaning)} as {role}"
+        return f"{ACTION_NAMES.get(self.meaning, self.meaning)} as {rules.role_words(self.role)}"
 
 
 @dataclass
@@ -160,42 +145,25 @@ def sign_url(slug: str, number: int, meaning: str, role: str) -> str:
     return f"{path}?{urlencode({'meaning': meaning, 'role': role})}"
 
 
-def version_actions(me: Principal, version: ModelVersion) -> list[Choice]:
-    """What this person's roles let them sign on a version as it stands: submit it for
-    validation (a developer, while in development), validate, approve, reject or ask for
-    changes (while in validation), clear a monitoring review (a validator)."""
+def version_actions(
+    me: Principal,
+    version: ModelVersion,
+    *,
+    policies: dict[str, Policy] | None = None,
+    signatures: list[Signature] | None = None,
+) -> list[Choice]:
+    """What this person's roles let them do on a version as it stands: exactly the signatures
+    the registry would accept from them (`selectors.offerable`), then requests for changes.
+    `policies` and `signatures` (those counting on the version): when already read."""
     slug, number = version.model.slug, version.number
     roles = me.roles()
-    found = []
-    if version.stage == Stage.DEVELOPMENT and Role.DEVELOPER.value in roles:
-        found.append(
-            Choice(
-                Meaning.AUTHORED.value,
-                Role.DEVELOPER.value,
-                sign_url(slug, number, Meaning.AUTHORED, Role.DEVELOPER),
-            )
-        )
-    if version.stage == Stage.VALIDATION:
-        found += choices(me, slug, number)
-    if version.review_required and Role.VALIDATOR.value in roles:
-        found.append(
-            Choice(
-                Meaning.REVIEWED.value,
-                Role.VALIDATOR.value,
-                sign_url(slug, number, Meaning.REVIEWED, Role.VALIDATOR),
-            )
-        )
-    return found
-
-
-def choices(me: Principal, slug: str, number: int) -> list[Choice]:
-    """The meanings and roles this person's roles allow on a version in validation."""
-    return [
-        Choice(str(meaning), role.value, sign_url(slug, number, meaning, role))
-        for role, meanings in MEANINGS.items()
-        if role.value in me.roles()
-        for meaning in meanings
+    offered = selectors.offerable(version, roles, policies=policies, signatures=signatures)
+    found = [Choice(m.value, r.value, sign_url(slug, number, m, r)) for m, r in offered]
+    found += [
+        Choice(CHANGES, r.value, sign_url(slug, number, CHANGES, r))
+        for r in selectors.change_request_roles(version, roles)
     ]
+    return found
 
 
 @sign_in_again
@@ -208,7 +176,7 @@ def sign(request: HttpRequest, me: Principal, slug: str, number: int) -> HttpRes
         raise Http404("no such version")
     if request.method == "POST" and read_only(me):
         return forbid(request, me)
-    requests = services.change_requests([version]).get(version.subject, [])
+    requests = selectors.change_requests([version]).get(version.subject, [])
     page = SignPage(
         record=version,
         title=f"{version.model.name} version {version.number}",
@@ -229,22 +197,13 @@ def authorization_sign_url(auth: Authorization, meaning: str, role: str) -> str:
     return f"{path}?{urlencode({'meaning': meaning, 'role': role})}"
 
 
-def authorization_choices(me: Principal, auth: Authorization) -> list[Choice]:
-    """Approve or reject a proposal in a role the tier's policy asks for; revoke one in force."""
-    roles = me.roles()
-    if auth.status == AuthorizationStatus.PROPOSED:
-        policy = services.policy_for(auth.version.model)
-        wanted = dict.fromkeys(r.role for r in stored_requirements(policy.authorization))
-        pairs = [(m, r) for r in wanted for m in (Meaning.APPROVED, Meaning.REJECTED)]
-    elif auth.status == AuthorizationStatus.ACTIVE:
-        pairs = [(Meaning.REVOKED, r) for r in REVOKERS]
-    else:
-        pairs = []
-    return [
-        Choice(m.value, r.value, authorization_sign_url(auth, m, r))
-        for m, r in pairs
-        if r.value in roles
-    ]
+def authorization_choices(
+    me: Principal, auth: Authorization, *, policies: dict[str, Policy] | None = None
+) -> list[Choice]:
+    """The signatures the registry would accept from this person on the authorization as it
+    stands: approve or reject a proposal, revoke one in force (`selectors.offerable`)."""
+    offered = selectors.offerable(auth, me.roles(), policies=policies)
+    return [Choice(m.value, r.value, authorization_sign_url(auth, m, r)) for m, r in offered]
 
 
 def find_authorization(slug: str, number: int) -> Authorization:
@@ -329,7 +288,8 @@ def _page(
         "hint": HINTS.get(code, ""),
         "comment": request.POST.get("comment", ""),
         "choices": page.choices,
-        "reason_required": meaning in REASON_REQUIRED,
+        # A rejection or revocation says why; so does a request for changes.
+        "reason_required": meaning in rules.NEEDS_COMMENT or meaning == CHANGES,
         "expired": request.method == "GET" and request.GET.get("expired") == "1",
         "is_request": meaning == CHANGES,
         **page.extra,
@@ -349,47 +309,8 @@ def _page(
     else:
         context["content"] = json.dumps(content, indent=2, sort_keys=True)
         context["content_sha256"] = sha256_of(content)
-        context["fills"] = requirement_filled(page.record, meaning, role)
+        context["fills"] = selectors.requirement_filled(page.record, meaning, role)
     return render_page(request, me, "portal/sign.html", "signoffs", context)
-
-
-def requirement_filled(record: ModelVersion | Authorization, meaning: str, role: str) -> str:
-    """In words, the policy requirement a signature with this meaning and role would fill."""
-    if meaning == Meaning.REJECTED:
-        if isinstance(record, ModelVersion):
-            return (
-                "A rejection fills no policy requirement: it ends validation at once and the "
-                "version is rejected."
-            )
-        return "A rejection fills no policy requirement: it ends the proposal at once."
-    if meaning == Meaning.REVOKED:
-        return (
-            "A revocation fills no policy requirement: any approver, committee member or "
-            "administrator may end an authorization in force, with a reason."
-        )
-    if isinstance(record, ModelVersion):
-        model, what = record.model, "approval"
-        stored = services.policy_for(model).approval
-        signed = services.as_signed(services.version_signatures(record))
-    else:
-        model, what = record.version.model, "authorization"
-        stored = services.policy_for(model).authorization
-        signed = services.as_signed(services.authorization_signatures(record))
-    requirements = stored_requirements(stored)
-    rule = "; ".join(f"{r.count} {r.meaning} by {r.role.replace('_', ' ')}" for r in requirements)
-    policy = f"the {model.risk_tier}-tier policy's {what} rule ({rule})"
-    wanted = next((r for r in requirements if r.role == role and r.meaning == meaning), None)
-    if wanted is None:
-        return f"This signature fills no requirement of {policy}."
-    given = _given(signed, role, meaning)
-    return (
-        f"This signature would be {meaning} {min(given + 1, wanted.count)} of {wanted.count} "
-        f"by {role.replace('_', ' ')} under {policy}."
-    )
-
-
-def _given(signed: list[Signed], role: str, meaning: str) -> int:
-    return len({s.signer for s in signed if s.role == role and s.meaning == meaning})
 
 
 # --- The inbox -----------------------------------------------------------------------------------
@@ -397,21 +318,44 @@ def _given(signed: list[Signed], role: str, meaning: str) -> int:
 
 @reader_required
 def inbox(request: HttpRequest, me: Principal) -> HttpResponse:
-    board = dashboard.build(me)
-    items = []
-    for waiting in board.sign_offs:
-        slug, number = waiting.subject.removeprefix("model:").split("/")
-        items.append({"item": waiting, "choices": choices(me, slug, int(number))})
-    proposals = {
-        a.subject: a
-        for a in Authorization.objects.select_related("version__model", "use_case").filter(
-            subject__in=[w.subject for w in board.authorizations]
-        )
-    }
-    authorizations = [
-        {"item": waiting, "choices": authorization_choices(me, proposals[waiting.subject])}
-        for waiting in board.authorizations
-        if waiting.subject in proposals
+    """The versions and the authorization proposals waiting for this person's signature, the
+    longest waiting first, each list paged (`page`, `proposals`)."""
+    queues = dashboard.Queues.read(me)
+    versions = Paginator(queues.versions, PAGE_SIZE).get_page(request.GET.get("page"))
+    proposals = Paginator(queues.proposals, PAGE_SIZE).get_page(request.GET.get("proposals"))
+    items = [
+        {
+            "item": queues.row(version),
+            "choices": version_actions(
+                me,
+                version,
+                policies=queues.policies,
+                signatures=queues.signatures[version.subject],
+            ),
+        }
+        for version in versions
     ]
-    context = {"items": items, "authorizations": authorizations, "stage": Stage.VALIDATION}
+    authorizations = [
+        {
+            "item": queues.row(auth),
+            "choices": authorization_choices(me, auth, policies=queues.policies),
+        }
+        for auth in proposals
+    ]
+    context = {
+        "items": items,
+        "versions": versions,
+        "versions_params": _without(request, "page"),
+        "authorizations": authorizations,
+        "proposals": proposals,
+        "proposals_params": _without(request, "proposals"),
+        "stage": Stage.VALIDATION,
+    }
     return render_page(request, me, "portal/signoffs.html", "signoffs", context)
+
+
+def _without(request: HttpRequest, name: str) -> str:
+    """The query string without parameter `name`: the other list keeps its page."""
+    params = request.GET.copy()
+    params.pop(name, None)
+    return params.urlencode()

@@ -6,18 +6,21 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils import timezone
 
+from auditreg.accounts.domain import Role
+from auditreg.accounts.models import Principal
 from auditreg.errors import DomainError
 from auditreg.ledger.models import Entry
-from auditreg.registry import queries, services
-from auditreg.registry.domain import AuthorizationStatus, Role, Stage
+from auditreg.registry import queries, rules, selectors, services
+from auditreg.registry.domain import AuthorizationStatus, stored_requirements
 from auditreg.registry.models import (
     Authorization,
     ModelVersion,
-    Principal,
+    Policy,
     RegisteredModel,
     Signature,
     UseCase,
@@ -26,50 +29,57 @@ from portal.access import reader_required
 from portal.pages import render_page
 from portal.views import signoff
 
-# The roles the registry lets propose an authorization and roll a use case back.
-PROPOSERS = {Role.DEVELOPER.value, Role.APPROVER.value, Role.MODEL_RISK_COMMITTEE.value}
-ROLLERS = {r.value for r in services.GOVERNORS}
+PAGE_SIZE = 50
+
+
+def _may(me: Principal, roles: frozenset[Role]) -> bool:
+    return rules.holds(me.roles(), roles)
 
 
 @reader_required
 def use_cases(request: HttpRequest, me: Principal) -> HttpResponse:
-    rows = list(UseCase.objects.select_related("model").order_by("slug"))
-    production: dict[str, str] = {
-        str(model): subject
-        for model, subject in ModelVersion.objects.filter(stage=Stage.PRODUCTION).values_list(
-            "model_id", "subject"
-        )
-    }
-    now = timezone.now()
+    """The use cases, a page at a time, with the version in production and those authorized
+    now (`Authorization.objects.in_force`) for each on the page."""
+    found = UseCase.objects.select_related("model").order_by("slug")
+    page = Paginator(found, PAGE_SIZE).get_page(request.GET.get("page"))
+    shown = list(page.object_list)
+    production = dict(
+        ModelVersion.objects.in_production()
+        .filter(model_id__in={uc.model_id for uc in shown})
+        .values_list("model_id", "subject")
+    )
     in_force: dict[str, list[str]] = {}
-    for auth in Authorization.objects.filter(status=AuthorizationStatus.ACTIVE).order_by("number"):
-        if auth.in_force(now):
-            in_force.setdefault(auth.use_case_id, []).append(auth.version_id)
+    authorized = (
+        Authorization.objects.in_force(timezone.now())
+        .filter(use_case_id__in=[uc.slug for uc in shown])
+        .order_by("number")
+        .values_list("use_case_id", "version_id")
+    )
+    for use_case, version in authorized:
+        in_force.setdefault(use_case, []).append(version)
     items = [
         {
             "use_case": uc,
             "production": production.get(uc.model_id),
             "authorized": in_force.get(uc.slug, []),
         }
-        for uc in rows
+        for uc in shown
     ]
-    return render_page(request, me, "portal/usecases.html", "usecases", {"items": items})
+    context = {"items": items, "page": page, "page_params": ""}
+    return render_page(request, me, "portal/usecases.html", "usecases", context)
 
 
 class UseCaseForm(forms.Form):
     slug = forms.SlugField(label="Slug (a short name for links, e.g. us-retail-credit-pd)")
     title = forms.CharField(label="Title", max_length=200)
-    model = forms.ChoiceField(label="Model")
+    # Typed, not chosen from a list: a bank's inventory holds thousands of models.
+    model = forms.SlugField(
+        label="Model (its slug, as in the inventory, e.g. credit-pd)", max_length=63
+    )
     population = forms.CharField(label="Intended population", max_length=2000)
     description = forms.CharField(
         label="Description (optional)", required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
-
-    def __init__(self, *args: Any, models: list[RegisteredModel], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        field = self.fields["model"]
-        assert isinstance(field, forms.ChoiceField)
-        field.choices = [(m.slug, f"{m.name} ({m.slug})") for m in models]
 
     def clean_slug(self) -> str:
         slug = str(self.cleaned_data["slug"])
@@ -77,18 +87,24 @@ class UseCaseForm(forms.Form):
             raise forms.ValidationError("choose another slug: 'new' is reserved")
         return slug
 
+    def clean_model(self) -> RegisteredModel:
+        slug = str(self.cleaned_data["model"])
+        model = RegisteredModel.objects.filter(slug=slug).first()
+        if model is None:
+            raise forms.ValidationError(f"there is no model {slug} in the inventory")
+        return model
+
 
 @reader_required
 def define(request: HttpRequest, me: Principal) -> HttpResponse:
     """Define a use a model may be authorized for (approvers, the committee, administrators)."""
     if request.method == "POST" and signoff.read_only(me):
         return signoff.forbid(request, me)
-    models = {m.slug: m for m in RegisteredModel.objects.order_by("name")}
-    wanted = request.GET.get("model", "")
+    wanted = request.GET.get("model", "")[:63]
     if request.method == "POST":
-        form = UseCaseForm(request.POST, models=list(models.values()))
+        form = UseCaseForm(request.POST)
     else:
-        form = UseCaseForm(initial={"model": wanted}, models=list(models.values()))
+        form = UseCaseForm(initial={"model": wanted})
     refusal = ""
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -96,7 +112,7 @@ def define(request: HttpRequest, me: Principal) -> HttpResponse:
             uc = services.create_use_case(
                 slug=data["slug"],
                 title=data["title"],
-                model=models[data["model"]],
+                model=data["model"],
                 population=data["population"],
                 description=data["description"],
                 by=me,
@@ -109,7 +125,8 @@ def define(request: HttpRequest, me: Principal) -> HttpResponse:
     context = {
         "form": form,
         "refusal": refusal,
-        "may_define": bool(me.roles() & ROLLERS),
+        "may_define": _may(me, rules.GOVERNORS),
+        "definers": " or ".join(rules.roles_words(rules.GOVERNORS)),
     }
     return render_page(request, me, "portal/usecase_new.html", "usecases", context)
 
@@ -123,40 +140,52 @@ def find_use_case(slug: str) -> UseCase:
 
 @reader_required
 def use_case(request: HttpRequest, me: Principal, slug: str) -> HttpResponse:
+    """A use case and its authorizations, in a fixed number of queries however many: their
+    signatures in one, the tier's policy once."""
     uc = find_use_case(slug)
     now = timezone.now()
     authorizations = list(
-        Authorization.objects.filter(use_case=uc)
-        .select_related("version__model", "fallback")
-        .order_by("-number")
+        uc.authorizations.select_related("version__model", "fallback").order_by("-number")
     )
-    signatures: dict[str, list[Signature]] = {}
+    signatures: dict[str, list[Signature]] = {a.subject: [] for a in authorizations}
     for s in Signature.objects.filter(authorization__in=authorizations).order_by("seq"):
-        signatures.setdefault(s.subject, []).append(s)
-    production = ModelVersion.objects.filter(model=uc.model, stage=Stage.PRODUCTION).first()
-    rows = [_authorization_row(me, a, signatures.get(a.subject, []), now) for a in authorizations]
+        signatures[s.subject].append(s)
+    policies = {p.risk_tier: p for p in Policy.objects.filter(risk_tier=uc.model.risk_tier)}
+    production = ModelVersion.objects.in_production().filter(model=uc.model).first()
+    rows = [
+        _authorization_row(me, a, signatures[a.subject], policies, now) for a in authorizations
+    ]
     context = {
         "use_case": uc,
         "production": production,
         "production_authorized": production is not None
         and any(r["in_force"] and r["auth"].version_id == production.subject for r in rows),
         "authorizations": rows,
-        "may_propose": bool(me.roles() & PROPOSERS),
-        "may_roll_back": bool(me.roles() & ROLLERS),
+        "may_propose": _may(me, rules.PROPOSERS),
+        "may_roll_back": _may(me, rules.GOVERNORS),
     }
     return render_page(request, me, "portal/usecase.html", "usecases", context)
 
 
 def _authorization_row(
-    me: Principal, auth: Authorization, signatures: list[Signature], now: datetime
+    me: Principal,
+    auth: Authorization,
+    signatures: list[Signature],
+    policies: dict[str, Policy],
+    now: datetime,
 ) -> dict[str, Any]:
-    proposed = auth.status == AuthorizationStatus.PROPOSED
+    policy = policies.get(auth.version.model.risk_tier)
+    missing = []
+    if auth.status == AuthorizationStatus.PROPOSED and policy is not None:
+        counting = [s for s in signatures if selectors.counts_on(auth, s)]
+        required = selectors.requirements(policy, auth)
+        missing = rules.missing_signatures(required, selectors.as_signed(counting))
     return {
         "auth": auth,
         "in_force": auth.in_force(now),
         "signatures": signatures,
-        "missing": services.authorization_missing(auth) if proposed else [],
-        "choices": signoff.authorization_choices(me, auth),
+        "missing": missing,
+        "choices": signoff.authorization_choices(me, auth, policies=policies),
     }
 
 
@@ -225,7 +254,7 @@ def propose(request: HttpRequest, me: Principal, slug: str) -> HttpResponse:
         except DomainError as error:
             refusal = str(error)
         else:
-            missing = "; ".join(services.authorization_missing(auth))
+            missing = "; ".join(selectors.authorization_missing(auth))
             messages.success(
                 request,
                 f"Authorization {auth.number} was proposed. It is in force once the policy's "
@@ -237,7 +266,8 @@ def propose(request: HttpRequest, me: Principal, slug: str) -> HttpResponse:
         "form": form,
         "refusal": refusal,
         "window": _policy_window(uc, today),
-        "may_propose": bool(me.roles() & PROPOSERS),
+        "may_propose": _may(me, rules.PROPOSERS),
+        "proposers": " or ".join(rules.roles_words(rules.PROPOSERS)),
     }
     return render_page(request, me, "portal/usecase_authorize.html", "usecases", context)
 
@@ -245,19 +275,16 @@ def propose(request: HttpRequest, me: Principal, slug: str) -> HttpResponse:
 def _policy_window(uc: UseCase, today: date) -> dict[str, Any]:
     """The tier policy's expiry rule in figures, or why there is no policy to apply."""
     try:
-        policy = services.policy_for(uc.model)
+        policy = selectors.policy_for(uc.model)
     except DomainError as error:
         return {"missing": str(error)}
     return {
         "tier": policy.risk_tier,
         "months": policy.review_months,
         "today": today,
-        "latest": services.latest_expiry(policy, today),
+        "latest": rules.latest_expiry(policy.review_months, today),
         "zone": services.organisation_zone().key,
-        "needs": "; ".join(
-            f"{r['count']} {r['meaning']} by {r['role'].replace('_', ' ')}"
-            for r in policy.authorization
-        ),
+        "needs": rules.policy_words(stored_requirements(policy.authorization)),
     }
 
 
@@ -282,26 +309,13 @@ def roll_back(request: HttpRequest, me: Principal, slug: str) -> HttpResponse:
             return redirect("portal:usecase", slug=slug)
     context = {
         "use_case": uc,
-        "plan": _rollback_plan(uc),
+        "plan": selectors.rollback_plan(uc),
         "refusal": refusal,
         "reason": request.POST.get("reason", ""),
-        "may_roll_back": bool(me.roles() & ROLLERS),
+        "may_roll_back": _may(me, rules.GOVERNORS),
+        "rollers": " or ".join(rules.roles_words(rules.GOVERNORS)),
     }
     return render_page(request, me, "portal/usecase_rollback.html", "usecases", context)
-
-
-def _rollback_plan(uc: UseCase) -> dict[str, Any]:
-    """What a rollback would do now, as the registry will decide it (it re-checks on POST)."""
-    current = ModelVersion.objects.filter(model=uc.model, stage=Stage.PRODUCTION).first()
-    if current is None:
-        return {"current": None}
-    auth = (
-        uc.authorizations.filter(version=current, activated_at__isnull=False)
-        .select_related("fallback")
-        .order_by("-number")
-        .first()
-    )
-    return {"current": current, "authorization": auth, "fallback": auth and auth.fallback}
 
 
 # --- The inventory as it stood on a past day -----------------------------------------------------

@@ -2,7 +2,7 @@
 
 from django.http import HttpRequest, HttpResponse
 
-from auditreg.registry.models import Principal
+from auditreg.accounts.models import Principal
 from portal import versions
 from portal.access import reader_required
 from portal.pages import render_page

@@ -16,11 +16,13 @@ from pathlib import Path
 from django.core.management import call_command
 from playwright.sync_api import Page, expect
 
+from auditreg.accounts.domain import Role
+from auditreg.accounts.models import ApiToken
 from auditreg.client import Client
 from auditreg.ledger.models import Entry
 from auditreg.registry import services
-from auditreg.registry.domain import AuthorizationStatus, Meaning, Role, Stage
-from auditreg.registry.models import ApiToken, Authorization, ModelVersion
+from auditreg.registry.domain import AuthorizationStatus, Meaning, Stage
+from auditreg.registry.models import Authorization, ModelVersion
 from reports import services as reports
 from reports.models import ReportRequest
 from tests.browser.conftest import assert_every_field_labelled, in_a_worker, sign_in, sign_out

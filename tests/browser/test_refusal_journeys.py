@@ -5,9 +5,9 @@ everything and changes nothing."""
 import pytest
 from playwright.sync_api import Page, expect
 
+from auditreg.accounts import services as accounts
+from auditreg.accounts.domain import Role
 from auditreg.ledger.models import Entry
-from auditreg.registry import services
-from auditreg.registry.domain import Role
 from auditreg.registry.models import ModelVersion, Signature
 from tests.browser.conftest import sign_in
 from tests.factories import make_model, make_use_case, make_version, password, submit
@@ -47,7 +47,7 @@ def test_a_wrong_password_is_explained_and_recorded_as_a_failed_attempt(in_valid
 
 
 def test_the_developer_cannot_validate_their_own_version(people, in_validation, page):
-    services.grant_role(principal=people.dana, role=Role.VALIDATOR, by=people.ada)
+    accounts.grant_role(principal=people.dana, role=Role.VALIDATOR, by=people.ada)
     before = signed()
     sign_in(page, "dana")
     try_to_sign(page, VALIDATE, password("dana"))

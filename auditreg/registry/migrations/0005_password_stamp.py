@@ -27,6 +27,7 @@ def stamp_passwords_in_place(apps: Any, schema_editor: Any) -> None:
 class Migration(migrations.Migration):
     dependencies = [
         ("registry", "0004_password_failure"),
+        migrations.swappable_dependency(settings.AUTH_USER_MODEL),  # read by the stamping
     ]
 
     operations = [

@@ -13,8 +13,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from auditreg.accounts.models import Principal
 from auditreg.registry.management.commands.seed_demo import DEMO_PASSWORD, PEOPLE
-from auditreg.registry.models import Principal
 
 
 class Command(BaseCommand):

@@ -9,9 +9,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+from auditreg.accounts.models import Principal
+from auditreg.accounts.services import SYSTEM
 from auditreg.errors import DomainError
-from auditreg.registry.models import Principal
-from auditreg.registry.services import SYSTEM
 from reports import services
 from reports.models import ReportKind, ReportRequest, ReportStatus
 

@@ -3,7 +3,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from auditreg.ledger.integrity import export_ledger
+from auditreg.ledger.export import export_ledger
 
 
 class Command(BaseCommand):

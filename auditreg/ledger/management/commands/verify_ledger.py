@@ -4,8 +4,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from portal import ledger
-from portal.models import VerificationRun
+from auditreg.ledger.models import VerificationRun
+from auditreg.ledger.verification import perform_verification, start_verification
 
 
 class Command(BaseCommand):
@@ -13,7 +13,7 @@ class Command(BaseCommand):
         "Verify the whole ledger: recompute every hash, link and Merkle subtree, check seq "
         "and time order and every checkpoint's signature and root. Exit 0 when intact; "
         "otherwise exit 1 with one line naming the first bad seq. The result is recorded "
-        "with the portal's verification runs."
+        "with the other verification runs (the portal lists them)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -27,8 +27,8 @@ class Command(BaseCommand):
                 elapsed = time.monotonic() - started
                 sys.stderr.write(f"verified {done:,} of {total:,} entries ({elapsed:.0f} s)\n")
 
-        run = ledger.start_verification(by=VerificationRun.COMMAND)
-        run = ledger.perform_verification(run.pk, progress)
+        run = start_verification(by=VerificationRun.COMMAND)
+        run = perform_verification(run.pk, progress)
         if run.status == VerificationRun.BROKEN:
             raise CommandError(f"ledger NOT intact: {run.summary}", returncode=1)
         if run.status == VerificationRun.ERROR:

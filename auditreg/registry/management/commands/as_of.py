@@ -6,10 +6,10 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+from auditreg.accounts.services import SYSTEM
 from auditreg.errors import DomainError
 from auditreg.registry.models import RegisteredModel, UseCase
 from auditreg.registry.queries import as_of, format_registry_at
-from auditreg.registry.services import SYSTEM
 
 
 class Command(BaseCommand):

@@ -14,11 +14,14 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
+from auditreg.accounts import services as accounts
+from auditreg.accounts.domain import Role
+from auditreg.accounts.models import Principal
+from auditreg.accounts.services import SYSTEM
 from auditreg.registry import services
-from auditreg.registry.domain import Meaning, RiskTier, Role, Stage
-from auditreg.registry.models import ModelVersion, Principal
+from auditreg.registry.domain import Meaning, RiskTier, Stage
+from auditreg.registry.models import ModelVersion
 from auditreg.registry.queries import as_of, format_registry_at
-from auditreg.registry.services import SYSTEM
 from lineage import services as lineage
 
 DEMO_PASSWORD = "auditreg-demo"  # noqa: S105 - sample logins, printed for the demo
@@ -155,7 +158,7 @@ class Command(BaseCommand):
             self.stdout.write(f"  {username:<6} {name:<24} {role}")
 
     def enroll(self) -> dict[str, Principal]:
-        ada = services.enroll_person(
+        ada = accounts.enroll_person(
             username="ada",
             printed_name="Ada Administrator",
             roles=[Role.ADMINISTRATOR],
@@ -164,7 +167,7 @@ class Command(BaseCommand):
         )
         people = {"ada": ada}
         for username, name, role, zone in PEOPLE[1:]:
-            people[username] = services.enroll_person(
+            people[username] = accounts.enroll_person(
                 username=username,
                 printed_name=name,
                 roles=[role],
@@ -172,7 +175,7 @@ class Command(BaseCommand):
                 time_zone=zone,
                 by=ada,
             )
-        people["trainer"] = services.enroll_service(
+        people["trainer"] = accounts.enroll_service(
             name="trainer", printed_name="Nightly training pipeline", roles=[Role.DEVELOPER], by=ada
         )
         for tier, policy in services.DEFAULT_POLICIES.items():

@@ -27,7 +27,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from auditreg.registry.models import PasswordFailure, PasswordStamp, Principal
+from auditreg.accounts.models import PasswordFailure, PasswordStamp, Principal
 
 
 def password_fingerprint(stored_hash: str) -> str:

@@ -4,12 +4,13 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from auditreg.accounts import services as accounts
+from auditreg.accounts.domain import Role
+from auditreg.accounts.models import Principal
+from auditreg.accounts.services import SYSTEM
 from auditreg.errors import DomainError
 from auditreg.proofs.checks import ACTOR_ID
-from auditreg.registry import services
-from auditreg.registry.domain import RiskTier, Role
-from auditreg.registry.models import Principal
-from auditreg.registry.services import SYSTEM
+from auditreg.registry.domain import RiskTier
 
 NOT_RECORDED = "imported from MLflow; {} not recorded"
 
@@ -45,7 +46,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            from lineage import mlflow_import
+            from auditreg.registry.importers import mlflow as mlflow_import
         except ImportError as exc:
             raise CommandError(
                 f"MLflow is not installed ({exc}): pip install 'auditreg[mlflow]'"
@@ -79,8 +80,8 @@ def acting_principal(actor_id: str) -> Principal:
         kind, name = actor_id.split(":", 1)
         if kind != "service":
             raise DomainError(f"{actor_id} is not enrolled in the registry")
-        principal = services.enroll_service(
+        principal = accounts.enroll_service(
             name=name, printed_name="MLflow import", roles=[Role.DEVELOPER], by=SYSTEM
         )
-    services.require_role(principal, {Role.DEVELOPER}, "import from MLflow")
+    accounts.require_role(principal, {Role.DEVELOPER}, "import from MLflow")
     return principal

@@ -77,11 +77,12 @@ from mlflow.exceptions import MlflowException
 from mlflow.models import Model as MLmodel
 from mlflow.store.entities.paged_list import PagedList
 
+from auditreg.accounts.domain import USERNAME
+from auditreg.accounts.models import Principal
 from auditreg.errors import DomainError
 from auditreg.proofs.checks import COMMIT, sha256_of
 from auditreg.registry import services as registry
-from auditreg.registry.domain import USERNAME
-from auditreg.registry.models import ModelVersion, Principal, RegisteredModel
+from auditreg.registry.models import ModelVersion, RegisteredModel
 from lineage import services
 from lineage.domain import dataset_subject, snapshot_subject
 from lineage.models import Node

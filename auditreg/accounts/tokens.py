@@ -6,9 +6,9 @@ Run by `replay_ledger` in the same snapshot as the projections' check."""
 import json
 from datetime import datetime
 
+from auditreg.accounts.models import ApiToken
 from auditreg.facts.kernel import Fact, Row
 from auditreg.ledger.models import Entry
-from auditreg.registry.models import ApiToken
 
 TOKEN_KINDS = frozenset({"token.issued", "token.revoked"})
 TOKEN_COLUMNS = ("principal_id", "name", "scopes", "created_at", "expires_at", "revoked_at")

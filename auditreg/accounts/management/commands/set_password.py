@@ -1,7 +1,7 @@
 """Set an enrolled person's password at the console, recorded in the ledger.
 
 Django's own `changepassword` leaves no record, so a password it sets neither signs in nor
-signs (see `registry.lockout`); this is the console's way to set one that does.
+signs (see `accounts.lockout`); this is the console's way to set one that does.
 """
 
 import getpass
@@ -12,10 +12,10 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from auditreg.accounts import services as accounts
+from auditreg.accounts.models import Principal
+from auditreg.accounts.services import SYSTEM
 from auditreg.errors import DomainError
-from auditreg.registry import services
-from auditreg.registry.models import Principal
-from auditreg.registry.services import SYSTEM
 
 
 class Command(BaseCommand):
@@ -35,7 +35,7 @@ class Command(BaseCommand):
         password = self._read(options["stdin"])
         try:
             validate_password(password)
-            services.set_password(
+            accounts.set_password(
                 person=person, password=password, reason=options["reason"], by=SYSTEM
             )
         except (ValidationError, DomainError) as exc:

@@ -5,6 +5,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from auditreg.errors import DomainError
+from auditreg.registry import impact
 from lineage import queries
 
 
@@ -24,7 +25,7 @@ class Command(BaseCommand):
             elif options["upstream"]:
                 self.graph(queries.upstream(options["upstream"]))
             else:
-                self.graph(queries.downstream(options["downstream"]))
+                self.graph(impact.downstream(options["downstream"]))
         except DomainError as exc:
             raise CommandError(str(exc)) from None
 
@@ -44,7 +45,7 @@ class Command(BaseCommand):
             )
 
     def diff(self, first: str, second: str) -> None:
-        change = queries.diff(first, second)
+        change = impact.diff(first, second)
         self.stdout.write(f"{change['from']} → {change['to']}:")
         data = change["data"]
         for label in ("added", "removed"):

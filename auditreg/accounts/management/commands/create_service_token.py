@@ -4,11 +4,11 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from auditreg.accounts import services as accounts
+from auditreg.accounts.domain import Role
+from auditreg.accounts.models import Principal
+from auditreg.accounts.services import SYSTEM
 from auditreg.errors import DomainError
-from auditreg.registry import services
-from auditreg.registry.domain import Role
-from auditreg.registry.models import Principal
-from auditreg.registry.services import SYSTEM
 
 
 class Command(BaseCommand):
@@ -31,10 +31,10 @@ class Command(BaseCommand):
         try:
             principal = Principal.objects.filter(actor_id=f"service:{name}").first()
             if principal is None:
-                principal = services.enroll_service(
+                principal = accounts.enroll_service(
                     name=name, printed_name=name, roles=[Role.DEVELOPER], by=SYSTEM
                 )
-            row, token = services.issue_token(
+            row, token = accounts.issue_token(
                 principal=principal,
                 name=options["label"] or f"{name} token",
                 scopes=scopes,  # checked by the service

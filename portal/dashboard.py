@@ -173,11 +173,7 @@ def _changes_requested(me: Principal, versions: list[ModelVersion]) -> Shown[Cha
     asked = [v for v in versions if any(r.open for r in found.get(v.subject, []))]
     builders = selectors.builders_by_version(asked)
     mine = [
-        r
-        for v in asked
-        if me.actor_id in builders[v.subject]
-        for r in found[v.subject]
-        if r.open
+        r for v in asked if me.actor_id in builders[v.subject] for r in found[v.subject] if r.open
     ]
     return Shown(mine[:SHOWN], len(mine))
 

@@ -70,8 +70,6 @@ class VersionQuerySet(models.QuerySet["ModelVersion"]):
 class ModelVersion(models.Model):
     """An immutable model package; corrections supersede it through the ledger."""
 
-    objects = VersionQuerySet.as_manager()
-
     subject = models.CharField(max_length=200, unique=True)
     model = models.ForeignKey(
         RegisteredModel,
@@ -92,6 +90,8 @@ class ModelVersion(models.Model):
     registered_at = models.DateTimeField()
     registered_seq = models.BigIntegerField()
     updated_seq = models.BigIntegerField()
+
+    objects = VersionQuerySet.as_manager()
 
     class Meta:
         constraints = [
@@ -176,8 +176,6 @@ class AuthorizationQuerySet(models.QuerySet["Authorization"]):
 class Authorization(models.Model):
     """A version authorized for a use case, with conditions, validity and a fallback."""
 
-    objects = AuthorizationQuerySet.as_manager()
-
     subject = models.CharField(max_length=200, unique=True)
     use_case = models.ForeignKey(
         UseCase,
@@ -222,6 +220,8 @@ class Authorization(models.Model):
     revoked_by = models.CharField(max_length=200)
     revocation_reason = models.TextField()
     updated_seq = models.BigIntegerField()
+
+    objects = AuthorizationQuerySet.as_manager()
 
     class Meta:
         constraints = [

@@ -30,8 +30,7 @@ from auditreg.accounts.domain import USERNAME, Role, Scope
 from auditreg.accounts.models import ApiToken, Principal, RoleAssignment
 from auditreg.errors import DomainError
 from auditreg.ledger.models import Entry
-from auditreg.registry import services
-from auditreg.registry import rules
+from auditreg.registry import rules, services
 from auditreg.registry.domain import (
     REQUIRED_MEANINGS,
     SIGNING_ROLES,
@@ -201,9 +200,7 @@ class ActiveForm(ReasonForm):
 class TokenForm(forms.Form):
     service = forms.ChoiceField(label="Service principal")
     name = forms.CharField(max_length=100, help_text="What the token is for, e.g. nightly.")
-    scopes = forms.MultipleChoiceField(
-        choices=_choices(Scope), widget=forms.CheckboxSelectMultiple
-    )
+    scopes = forms.MultipleChoiceField(choices=_choices(Scope), widget=forms.CheckboxSelectMultiple)
     days = forms.IntegerField(
         label="Days valid",
         min_value=1,

@@ -56,7 +56,7 @@ def use_cases(request: HttpRequest, me: Principal) -> HttpResponse:
         .values_list("use_case_id", "version_id")
     )
     for use_case, version in authorized:
-        in_force.setdefault(use_case, []).append(version)
+        in_force.setdefault(str(use_case), []).append(str(version))
     items = [
         {
             "use_case": uc,
@@ -152,9 +152,7 @@ def use_case(request: HttpRequest, me: Principal, slug: str) -> HttpResponse:
         signatures[s.subject].append(s)
     policies = {p.risk_tier: p for p in Policy.objects.filter(risk_tier=uc.model.risk_tier)}
     production = ModelVersion.objects.in_production().filter(model=uc.model).first()
-    rows = [
-        _authorization_row(me, a, signatures[a.subject], policies, now) for a in authorizations
-    ]
+    rows = [_authorization_row(me, a, signatures[a.subject], policies, now) for a in authorizations]
     context = {
         "use_case": uc,
         "production": production,

@@ -42,7 +42,7 @@ def token(scopes: str) -> APIClient:
     return client
 
 
-def correct(client: APIClient, body: dict[str, Any], **headers: str):
+def correct(client: APIClient, body: dict[str, Any], **headers: Any):
     return client.post(PATH, body, format="json", **headers)
 
 

@@ -47,8 +47,8 @@ from auditreg.registry.models import (
 from lineage import queries as lineage
 from lineage.models import Edge, Node
 from reports import figures
+from reports.models import ReportKind
 
-KINDS = ("model-risk", "clinical", "audit-extract")
 # Authorizations ending within this many days are listed as open issues.
 EXPIRY_WARNING_DAYS = 90
 VALIDATION_MEANINGS = (Meaning.VALIDATED, Meaning.REJECTED, Meaning.REVIEWED)
@@ -85,6 +85,37 @@ class ReportContent:
     sections: dict[str, list[int]] = field(default_factory=dict)
 
 
+def check_request(
+    kind: str,
+    *,
+    subject: str,
+    use_case: str | None = None,
+    period: tuple[datetime, datetime] | None = None,
+) -> tuple[ModelVersion | None, UseCase | None]:
+    """Refuse a report that cannot be produced: the one check, run when a report is
+    requested (before anything is recorded) and again when its content is gathered.
+    Returns the version and use case it is about (none for an audit extract)."""
+    if kind not in ReportKind.values:
+        raise DomainError(f"report kind {kind!r} is not one of: {', '.join(ReportKind.values)}")
+    if kind == ReportKind.AUDIT_EXTRACT:
+        if period is None or not period[0] < period[1]:
+            raise DomainError("an audit extract needs a period: a start before its end")
+        if period[0].tzinfo is None or period[1].tzinfo is None:
+            raise DomainError("the period's dates must carry a time zone")
+        if not Entry.objects.filter(_about(subject)).exists():
+            raise DomainError(f"the ledger holds no entry about {subject}")
+        return None, None
+    version = _version(subject)
+    if kind != ReportKind.CLINICAL:
+        return version, None
+    found = UseCase.objects.filter(slug=use_case or "").first()
+    if found is None:
+        raise DomainError("a clinical validation report needs the use case it validates")
+    if found.model_id != version.model_id:
+        raise DomainError(f"the use case {found.slug} is not one of {version.model_id}'s")
+    return version, found
+
+
 def gather(
     kind: str,
     *,
@@ -92,26 +123,16 @@ def gather(
     use_case: str | None = None,
     period: tuple[datetime, datetime] | None = None,
 ) -> ReportContent:
-    """The content of one report. Raises DomainError for an unknown kind or subject, or a
-    use case that is not a use of the version's model. Reads only; anyone calling it has
-    checked that the requester may read the registry."""
-    if kind == "model-risk":
-        return _model_risk(_version(subject))
-    if kind == "clinical":
-        if not use_case:
-            raise DomainError("a clinical validation report needs a use case")
-        version = _version(subject)
-        found = UseCase.objects.filter(slug=use_case).first()
-        if found is None:
-            raise DomainError(f"there is no use case {use_case}")
-        if found.model_id != version.model_id:
-            raise DomainError(f"use case {use_case} is not a use of {version.model_id}")
-        return _clinical(version, found)
-    if kind == "audit-extract":
-        if period is None:
-            raise DomainError("a ledger audit extract needs a period: two dates")
+    """The content of one report (refused as `check_request` refuses). Reads only; anyone
+    calling it has checked that the requester may read the registry."""
+    version, found = check_request(kind, subject=subject, use_case=use_case, period=period)
+    if kind == ReportKind.AUDIT_EXTRACT:
+        assert period is not None  # checked
         return _audit_extract(subject, period)
-    raise DomainError(f"unknown report kind {kind!r}: use one of {', '.join(KINDS)}")
+    assert version is not None  # checked
+    if found is not None:
+        return _clinical(version, found)
+    return _model_risk(version)
 
 
 def _version(subject: str) -> ModelVersion:
@@ -394,17 +415,15 @@ def _code_change(code: Mapping[str, Any]) -> dict[str, Any]:
 # --- Ledger audit extract ----------------------------------------------------------------------
 
 
+def _about(subject: str) -> Q:
+    """The entries about `subject`: its own, and those of the records under it."""
+    return Q(subject=subject) | Q(subject__startswith=subject + "/")
+
+
 def _audit_extract(subject: str, period: tuple[datetime, datetime]) -> ReportContent:
     start, end = period
-    if start.tzinfo is None or end.tzinfo is None:
-        raise DomainError("the period's dates must carry a time zone")
-    if not start < end:
-        raise DomainError("the period must end after it starts")
-    about = Q(subject=subject) | Q(subject__startswith=subject + "/")
-    if not Entry.objects.filter(about).exists():
-        raise DomainError(f"no ledger entry is about {subject}")
     entries = (
-        Entry.objects.filter(about, recorded_at__gte=start, recorded_at__lt=end)
+        Entry.objects.filter(_about(subject), recorded_at__gte=start, recorded_at__lt=end)
         .order_by("seq")
         .iterator()
     )

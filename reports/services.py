@@ -24,12 +24,10 @@ from auditreg.accounts.services import READERS, SYSTEM, require_role
 from auditreg.errors import DomainError
 from auditreg.facts.record import write_fact
 from auditreg.ledger import services as ledger
-from auditreg.ledger.models import Entry
 from auditreg.proofs.entry import format_time
 from auditreg.proofs.evidence import ATTACHMENT_NAME, encode
-from auditreg.registry.models import ModelVersion, UseCase
 from reports import content, evidence, render, signing
-from reports.models import ReportKind, ReportRequest, ReportStatus
+from reports.models import ReportRequest, ReportStatus
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +52,7 @@ def request_report(
     from reports.tasks import issue_report
 
     require_role(by, READERS, "request reports")
-    kind = _check_request(kind, subject, use_case, period)
+    content.check_request(kind, subject=subject, use_case=use_case, period=period)
     checkpoint, _ = ledger.checkpoint(origin=settings.AUDITREG_LEDGER_ORIGIN)
     with transaction.atomic(durable=True):
         request = ReportRequest(
@@ -82,30 +80,6 @@ def request_report(
         if queue:
             transaction.on_commit(lambda: issue_report.delay(str(request.id)))
     return request
-
-
-def _check_request(
-    kind: str, subject: str, use_case: str | None, period: tuple[datetime, datetime] | None
-) -> str:
-    """Refuse a request that cannot be produced, before anything is recorded."""
-    if kind not in ReportKind.values:
-        raise DomainError(f"report kind {kind!r} is not one of: {', '.join(ReportKind.values)}")
-    if kind == ReportKind.AUDIT_EXTRACT:
-        if period is None or not period[0] < period[1]:
-            raise DomainError("an audit extract needs a period: a start before its end")
-        if not Entry.objects.filter(subject=subject).exists():
-            raise DomainError(f"the ledger holds no entry about {subject}")
-        return kind
-    version = ModelVersion.objects.filter(subject=subject).first()
-    if version is None:
-        raise DomainError(f"{subject} is not a registered model version")
-    if kind == ReportKind.CLINICAL:
-        found = UseCase.objects.filter(slug=use_case or "").first()
-        if found is None:
-            raise DomainError("a clinical validation report needs the use case it validates")
-        if found.model_id != version.model_id:
-            raise DomainError(f"the use case {found.slug} is not one of {version.model_id}'s")
-    return kind
 
 
 def produce(request_id: str) -> ReportRequest:

@@ -14,8 +14,8 @@ from weasyprint.urls import FatalURLFetchingError
 from auditreg.accounts.models import Principal
 from auditreg.errors import DomainError
 from auditreg.ledger.models import Checkpoint, Entry
-from auditreg.registry import services
 from auditreg.registry.models import ModelVersion, Signature
+from auditreg.registry.services import monitoring
 from reports import figures
 from reports.content import ReportContent, gather
 from reports.render import html_to_pdf, render_html
@@ -144,7 +144,7 @@ def test_audit_extract_lists_every_entry_about_the_subject_in_the_period(sample)
     trainer = Principal.objects.get(actor_id="service:trainer")
     v2 = ModelVersion.objects.get(subject="model:credit-pd/2")
     day = sample.now.date()
-    later = services.record_monitoring(
+    later = monitoring.record_monitoring(
         version=v2, metric="psi", value="0.08", window_start=day, window_end=day, by=trainer
     )
     period = (seeded_at - timedelta(hours=1), seeded_at + timedelta(hours=1))
@@ -180,11 +180,11 @@ def test_the_pdf_is_pdf_a_3b_with_the_evidence_attached_byte_for_byte(sample):
     [
         ("model-risk", "model:credit-pd/9", None, "not a registered model version"),
         ("model-risk", "usecase:us-retail-credit-pd", None, "not a registered model version"),
-        ("clinical", "model:stroke-lvo/2", None, "needs a use case"),
-        ("clinical", "model:stroke-lvo/2", "no-such-use", "no use case no-such-use"),
-        ("clinical", "model:stroke-lvo/2", "us-retail-credit-pd", "not a use of stroke-lvo"),
+        ("clinical", "model:stroke-lvo/2", None, "needs the use case it validates"),
+        ("clinical", "model:stroke-lvo/2", "no-such-use", "needs the use case it validates"),
+        ("clinical", "model:stroke-lvo/2", "us-retail-credit-pd", "not one of stroke-lvo's"),
         ("audit-extract", "model:credit-pd", None, "needs a period"),
-        ("annual-report", "model:credit-pd/2", None, "unknown report kind"),
+        ("annual-report", "model:credit-pd/2", None, "report kind 'annual-report' is not one of"),
     ],
 )
 def test_an_unknown_subject_or_kind_is_refused_clearly(sample, kind, subject, use_case, match):
@@ -194,10 +194,13 @@ def test_an_unknown_subject_or_kind_is_refused_clearly(sample, kind, subject, us
 
 def test_an_audit_extract_needs_a_known_subject_and_an_ordered_period(sample):
     now = sample.now
-    with pytest.raises(DomainError, match="no ledger entry is about model:nothing"):
+    with pytest.raises(DomainError, match="holds no entry about model:nothing"):
         gather("audit-extract", subject="model:nothing", period=(now, now + timedelta(days=1)))
-    with pytest.raises(DomainError, match="must end after it starts"):
+    with pytest.raises(DomainError, match="a start before its end"):
         gather("audit-extract", subject="model:credit-pd", period=(now, now))
+    with pytest.raises(DomainError, match="must carry a time zone"):
+        naive = now.replace(tzinfo=None)
+        gather("audit-extract", subject="model:credit-pd", period=(naive, naive + timedelta(1)))
 
 
 def test_rendering_fetches_nothing_from_the_network():

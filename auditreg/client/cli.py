@@ -21,7 +21,7 @@ from auditreg.client.client import Client
 from auditreg.client.http import Answer, ApiError
 from auditreg.client.online import ClientLedger, verify_online
 from auditreg.proofs import export as offline
-from auditreg.proofs.note import NoteError, VerifierKey
+from auditreg.proofs.note import NoteError, VerifierKey, key_text
 
 MANIFEST_EXAMPLE = """\
 A manifest is a JSON object; every key is optional:
@@ -270,9 +270,7 @@ def _verify_report(path: Path, keys: list[str], args: argparse.Namespace) -> int
     if verdict.ok:
         print(verdict.summary())
         return 0
-    for problem in verdict.problems:
-        print(f"FAILED {problem}")
-    print(f"report NOT verified: {len(verdict.problems)} problems")
+    print(verdict.failures())
     return 1
 
 
@@ -312,11 +310,10 @@ def _key_texts(values: list[str]) -> list[str]:
     """Each --key is the key itself or a file holding it (a `.vkey` file)."""
     texts = []
     for value in values:
-        path = Path(value)
         try:
-            texts.append(path.read_text().strip() if path.is_file() else value.strip())
+            texts.append(key_text(value))
         except OSError as exc:
-            raise Unusable(f"cannot read the key file {path}: {exc}") from None
+            raise Unusable(f"cannot read the key file {value}: {exc}") from None
     return texts
 
 

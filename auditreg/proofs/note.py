@@ -34,6 +34,7 @@ import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
@@ -503,3 +504,10 @@ def open_checkpoint(
             f"checkpoint origin {checkpoint.origin!r} does not match expected {origin!r}"
         )
     return checkpoint
+
+
+def key_text(value: str) -> str:
+    """A verifier key given on a command line: the key itself, or a file holding it (a
+    `.vkey` file). OSError if the file cannot be read."""
+    path = Path(value)
+    return path.read_text().strip() if path.is_file() else value.strip()

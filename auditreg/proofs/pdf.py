@@ -68,9 +68,18 @@ DECODE_LIMITS = DecodeLimits(
 )
 
 # pyHanko logs an untrusted signer's path-building failure with a traceback; the verdict
-# says it in one line. Applications that configure logging still receive the records.
-for _name in ("pyhanko", "pyhanko_certvalidator"):
+# says it in one line. Importing this module prints nothing; applications that configure
+# logging still receive the records unless they call `quiet_pyhanko`.
+PYHANKO_LOGGERS = ("pyhanko", "pyhanko_certvalidator")
+for _name in PYHANKO_LOGGERS:
     logging.getLogger(_name).addHandler(logging.NullHandler())
+
+
+def quiet_pyhanko() -> None:
+    """Keep pyHanko's warnings (an untrusted signer, with a traceback) out of a log that
+    reports the verdict instead: the command line and the portal's verify page."""
+    for name in PYHANKO_LOGGERS:
+        logging.getLogger(name).setLevel(logging.ERROR)
 
 
 class Ledger(Protocol):
@@ -111,6 +120,12 @@ class Verdict:
         if self.ledger_size is not None:
             lines.append(f"the ledger's checkpoint at tree size {self.ledger_size} extends it")
         return "\n".join(lines + [f"warning: {warning}" for warning in self.warnings])
+
+    def failures(self) -> str:
+        """What a verifier prints when the report does not verify: each problem, then the
+        verdict."""
+        lines = [f"FAILED {problem}" for problem in self.problems]
+        return "\n".join([*lines, f"report NOT verified: {len(lines)} problems"])
 
 
 def verify_pdf(

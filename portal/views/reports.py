@@ -6,7 +6,6 @@ registry role, an auditor included, since the request only records who asked for
 """
 
 import hashlib
-import logging
 import threading
 import uuid
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from auditreg.accounts.models import Principal
 from auditreg.errors import DomainError
 from auditreg.ledger.keys import load_keyring
-from auditreg.proofs.pdf import Verdict, verify_pdf
+from auditreg.proofs.pdf import Verdict, quiet_pyhanko, verify_pdf
 from auditreg.registry.models import ModelVersion, UseCase
 from portal.access import reader_required
 from portal.middleware import leaves_session_idle
@@ -404,9 +403,7 @@ def _verify_page(
 def verify_upload(data: bytes) -> Outcome:
     """`manage.py verify_report` on uploaded bytes: the configured CA and keyring, and this
     ledger's latest checkpoint. Nothing of the upload is stored."""
-    # pyHanko logs an untrusted signer with a traceback; the outcome says it in one line.
-    logging.getLogger("pyhanko").setLevel(logging.ERROR)
-    logging.getLogger("pyhanko_certvalidator").setLevel(logging.ERROR)
+    quiet_pyhanko()
     verdict = verify_pdf(
         data, trust_roots=trust_roots(), keys=load_keyring(), ledger=DatabaseLedger()
     )

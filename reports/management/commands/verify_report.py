@@ -1,4 +1,3 @@
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -7,8 +6,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from auditreg.errors import DomainError
 from auditreg.ledger import services as ledger
 from auditreg.ledger.keys import load_keyring
-from auditreg.proofs.note import NoteError, VerifierKey
-from auditreg.proofs.pdf import verify_pdf
+from auditreg.proofs.note import NoteError, VerifierKey, key_text
+from auditreg.proofs.pdf import quiet_pyhanko, verify_pdf
 from reports.certs import read_certificates, trust_roots
 
 
@@ -53,9 +52,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        # pyHanko logs an untrusted signer with a traceback; the verdict says it in one line.
-        logging.getLogger("pyhanko").setLevel(logging.ERROR)
-        logging.getLogger("pyhanko_certvalidator").setLevel(logging.ERROR)
+        quiet_pyhanko()
         try:
             data = options["file"].read_bytes()
             roots = read_certificates(*options["trust"]) if options["trust"] else trust_roots()
@@ -64,18 +61,14 @@ class Command(BaseCommand):
             raise CommandError(f"cannot verify: {exc}", returncode=2) from None
         verdict = verify_pdf(data, trust_roots=roots, keys=keys, ledger=DatabaseLedger())
         if not verdict.ok:
-            lines = [f"FAILED {problem}" for problem in verdict.problems]
-            raise CommandError(
-                "\n".join([*lines, f"report NOT verified: {len(lines)} problems"]), returncode=1
-            )
+            raise CommandError(verdict.failures(), returncode=1)
         self.stdout.write(verdict.summary())
 
 
 def _keys(values: list[str]) -> list[VerifierKey]:
     keys = []
     for value in values:
-        path = Path(value)
-        text = path.read_text().strip() if path.is_file() else value.strip()
+        text = key_text(value)
         try:
             keys.append(VerifierKey.parse(text))
         except NoteError as exc:

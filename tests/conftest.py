@@ -1,7 +1,6 @@
 import importlib
 import io
 import os
-import shutil
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,15 +23,6 @@ hypothesis_settings.register_profile(
 )
 if os.environ.get("CI"):
     hypothesis_settings.load_profile("ci")
-
-
-def pytest_unconfigure(config: pytest.Config) -> None:
-    """Remove the data folder tests/settings.py made up for this run (None if one was given)."""
-    from django.conf import settings
-
-    scratch = getattr(settings, "AUDITREG_TEST_SCRATCH", None) if settings.configured else None
-    if scratch is not None:
-        shutil.rmtree(scratch, ignore_errors=True)
 
 
 DANA = Actor("user:dana", "Dana Developer")

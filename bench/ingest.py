@@ -522,8 +522,8 @@ def set_up_auditreg() -> str:
     the models, and the snapshots the packages name (through the services, not timed)."""
     from auditreg.accounts import services as accounts
     from auditreg.accounts.domain import Role, Scope
-    from auditreg.registry import services
     from auditreg.registry.domain import RiskTier
+    from auditreg.registry.services import versions
     from lineage import services as lineage
 
     admin = accounts.enroll_person(
@@ -537,7 +537,7 @@ def set_up_auditreg() -> str:
         principal=trainer, name="bench ingest", scopes=[Scope.INGEST], by=admin
     )
     for slug in (SLUGS["package"], SLUGS["run + package"]):
-        services.register_model(
+        versions.register_model(
             slug=slug,
             name="Retail credit PD",
             owner="Retail Credit Risk Analytics",

@@ -170,7 +170,7 @@ def pick_pages() -> dict[str, object]:
     from auditreg.registry.models import ModelVersion, RegisteredModel
     from bench.portal_data import reader_usernames
 
-    version = ModelVersion.objects.filter(stage="production").order_by("id").first()
+    version = ModelVersion.objects.in_production().order_by("id").first()
     assert version is not None
     slugs = list(RegisteredModel.objects.order_by("id").values_list("slug", flat=True))
     return {

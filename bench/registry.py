@@ -420,7 +420,7 @@ def span(values: list[int]) -> str:
 def enroll_staff() -> None:
     from auditreg.accounts import services as accounts
     from auditreg.accounts.domain import Role
-    from auditreg.registry import services
+    from auditreg.registry.services import policies
 
     admin = accounts.enroll_person(
         username="adm01",
@@ -444,8 +444,8 @@ def enroll_staff() -> None:
             name=name, printed_name=f"Bench {name}", roles=[Role.DEVELOPER], by=admin
         )
     committee = principal("user:mrc01")
-    for tier, policy in services.DEFAULT_POLICIES.items():
-        services.set_policy(risk_tier=tier, **policy, by=committee)
+    for tier, policy in policies.DEFAULT_POLICIES.items():
+        policies.set_policy(risk_tier=tier, **policy, by=committee)
 
 
 def principal(actor_id: str) -> "Principal":
@@ -595,9 +595,9 @@ def record_figure(version: "ModelVersion", staff: Staff, rng: random.Random, bre
     from django.utils import timezone
 
     from auditreg.accounts.domain import Role
-    from auditreg.registry import services
     from auditreg.registry.domain import Meaning
     from auditreg.registry.models import ModelVersion
+    from auditreg.registry.services import monitoring
 
     counter: int = getattr(version, "figures", 0)
     version.figures = counter + 1  # type: ignore[attr-defined]
@@ -611,7 +611,7 @@ def record_figure(version: "ModelVersion", staff: Staff, rng: random.Random, bre
     else:
         value = f"0.{rng.randrange(10, 99)}"
     by = staff.monitor if counter % 2 else staff.trainer
-    services.record_monitoring(
+    monitoring.record_monitoring(
         version=version,
         metric=metric,
         value=value,
@@ -646,12 +646,12 @@ def sign(
 ) -> int:
     """Sign with the password; now and then mistype it first. Returns refusals recorded."""
     from auditreg.errors import DomainError
-    from auditreg.registry import services
+    from auditreg.registry.services import signatures
 
     refused = 0
     if rng.random() < WRONG_PASSWORD:
         try:
-            services.sign(
+            signatures.sign(
                 record=record,
                 meaning=meaning,
                 role=role,
@@ -663,7 +663,7 @@ def sign(
             refused = 1  # refused, and the refusal recorded in the ledger
         else:
             raise RuntimeError("a wrong password was accepted")
-    services.sign(
+    signatures.sign(
         record=record, meaning=meaning, role=role, password=PASSWORD, comment=comment, by=who
     )
     return refused
@@ -778,8 +778,8 @@ class History:
     use_cases: list["UseCase"] = field(default_factory=list)
 
     def build(self) -> None:
-        from auditreg.registry import services
         from auditreg.registry.domain import RiskTier
+        from auditreg.registry.services import authorizations, monitoring, versions
 
         rng, staff = self.rng, self.staff
         self.slug = model_slug(self.index)
@@ -788,7 +788,7 @@ class History:
         self.developer = staff.developers[self.index % len(staff.developers)]
         coauthor = staff.developers[(self.index + 1) % len(staff.developers)]
         self.authors = sorted({self.developer.actor_id, coauthor.actor_id})
-        self.model = services.register_model(
+        self.model = versions.register_model(
             slug=self.slug,
             name=f"{domain.title()} model {self.index}",
             owner=owner,
@@ -799,12 +799,12 @@ class History:
             description="Benchmark model registered through the services.",
             by=self.developer,
         )
-        services.set_threshold(
+        monitoring.set_threshold(
             model=self.model, metric="psi", upper="0.25", by=rng.choice(staff.validators)
         )
         for n in range(2 if rng.random() < 0.1 else 1):
             self.use_cases.append(
-                services.create_use_case(
+                authorizations.create_use_case(
                     slug=f"{self.slug}-use-{n + 1}",
                     title=f"{purpose} for segment {n + 1}",
                     model=self.model,
@@ -817,13 +817,13 @@ class History:
 
     def version(self, number: int) -> None:
         from auditreg.accounts.domain import Role
-        from auditreg.registry import services
         from auditreg.registry.domain import Meaning, RiskTier, Stage
+        from auditreg.registry.services import versions
 
         rng, staff = self.rng, self.staff
         package = make_package(self.slug, number, self.authors, self.index, rng)
         record_snapshots(package, staff.trainer)
-        version, _ = services.register_version(model=self.model, package=package, by=staff.trainer)
+        version, _ = versions.register_version(model=self.model, package=package, by=staff.trainer)
         fate = rng.random()
         if fate < IN_DEVELOPMENT:
             if rng.random() < RETIRE:
@@ -888,12 +888,12 @@ class History:
         from django.utils import timezone
 
         from auditreg.accounts.domain import Role
-        from auditreg.registry import services
         from auditreg.registry.domain import Meaning, RiskTier
         from auditreg.registry.models import Authorization
+        from auditreg.registry.services import authorizations
 
         rng, staff = self.rng, self.staff
-        authorization = services.propose_authorization(
+        authorization = authorizations.propose_authorization(
             version=version,
             use_case=use_case,
             effective_on=timezone.localdate(),
@@ -916,12 +916,12 @@ class History:
         from django.utils import timezone
 
         from auditreg.accounts.domain import Role
-        from auditreg.registry import services
         from auditreg.registry.domain import Meaning
+        from auditreg.registry.services import authorizations, monitoring
 
         rng, staff = self.rng, self.staff
         today = timezone.localdate()
-        services.record_monitoring(
+        monitoring.record_monitoring(
             version=current,
             metric="psi",
             value="0.31",
@@ -931,7 +931,9 @@ class History:
             by=staff.monitor,
         )
         reason = "PSI above the 0.25 threshold on the first production day"
-        services.rollback(use_case=self.use_cases[0], reason=reason, by=rng.choice(staff.approvers))
+        authorizations.rollback(
+            use_case=self.use_cases[0], reason=reason, by=rng.choice(staff.approvers)
+        )
         self.production = fallback
         authorization = self.use_cases[0].authorizations.get(version=current)
         committee = rng.choice(staff.committee)
@@ -939,9 +941,9 @@ class History:
         self.retirable.append(current)
 
     def stage(self, version: "ModelVersion", to: Any, by: "Principal", reason: str) -> None:
-        from auditreg.registry import services
+        from auditreg.registry.services import versions
 
-        services.change_stage(version=version, to=to, reason=reason, by=by)
+        versions.change_stage(version=version, to=to, reason=reason, by=by)
 
 
 if __name__ == "__main__":

@@ -145,13 +145,13 @@ class History:
     pipelines: list[str] = field(default_factory=list)  # each pipeline's last snapshot
 
     def build(self, figures: int) -> "ModelVersion":
-        from auditreg.registry import services
         from auditreg.registry.domain import RiskTier
+        from auditreg.registry.services import authorizations, monitoring, versions
 
         staff = self.staff
         self.developer = staff.developers[0]
         self.authors = sorted({staff.developers[0].actor_id, staff.developers[1].actor_id})
-        self.model = services.register_model(
+        self.model = versions.register_model(
             slug=SLUG,
             name="Retail probability of default",
             owner="Retail Credit Risk Analytics",
@@ -162,8 +162,10 @@ class History:
             description="Benchmark model registered through the services.",
             by=self.developer,
         )
-        services.set_threshold(model=self.model, metric="psi", upper="0.25", by=staff.validators[0])
-        self.use_case = services.create_use_case(
+        monitoring.set_threshold(
+            model=self.model, metric="psi", upper="0.25", by=staff.validators[0]
+        )
+        self.use_case = authorizations.create_use_case(
             slug=f"{SLUG}-cards",
             title="Credit card limit decisions",
             model=self.model,
@@ -257,7 +259,7 @@ class History:
     def version(self, number: int, pipelines: list[str]) -> "ModelVersion":
         """Trained on the pipelines' last snapshots and an out-of-time raw snapshot; the
         training run is recorded first, as the training job would report it."""
-        from auditreg.registry import services
+        from auditreg.registry.services import versions
 
         package = make_package(SLUG, number, self.authors, 0, self.rng)
         data = [*pipelines, self.raw[-1]]
@@ -271,7 +273,7 @@ class History:
             environment=package["environment"],
             artifacts=[package["artifact"]],
         )
-        version, _ = services.register_version(
+        version, _ = versions.register_version(
             model=self.model, package=package, by=self.staff.trainer
         )
         return version
@@ -281,9 +283,9 @@ class History:
         from django.utils import timezone
 
         from auditreg.accounts.domain import Role
-        from auditreg.registry import services
         from auditreg.registry.domain import Meaning, Stage
         from auditreg.registry.models import ModelVersion
+        from auditreg.registry.services import authorizations, versions
 
         rng, staff = self.rng, self.staff
         sign(self.developer, version, Meaning.AUTHORED, Role.DEVELOPER, "Ready.", rng)
@@ -292,7 +294,7 @@ class History:
         sign(staff.approvers[1], version, Meaning.APPROVED, Role.APPROVER, "Approved.", rng)
         committee = staff.committee[0]
         sign(committee, version, Meaning.APPROVED, Role.MODEL_RISK_COMMITTEE, "MRC.", rng)
-        authorization = services.propose_authorization(
+        authorization = authorizations.propose_authorization(
             version=ModelVersion.objects.get(pk=version.pk),
             use_case=self.use_case,
             effective_on=timezone.localdate(),
@@ -307,7 +309,7 @@ class History:
             (Stage.CANARY, "canary on 5% of traffic"),
             (Stage.PRODUCTION, f"CHG-{rng.randrange(10**5)}"),
         ):
-            services.change_stage(
+            versions.change_stage(
                 version=ModelVersion.objects.get(pk=version.pk),
                 to=stage,
                 reason=reason,

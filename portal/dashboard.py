@@ -164,7 +164,7 @@ class Queues:
 def _reviews_due() -> Shown[ModelVersion]:
     due = ModelVersion.objects.filter(review_required=True)
     shown = list(due.select_related("model").order_by("review_seq")[:SHOWN])
-    return Shown(shown, due.count() if len(shown) == SHOWN else len(shown))
+    return Shown(shown, due.count())
 
 
 def _changes_requested(me: Principal, versions: list[ModelVersion]) -> Shown[ChangeRequest]:

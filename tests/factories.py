@@ -12,9 +12,9 @@ from auditreg.accounts import services as accounts
 from auditreg.accounts.domain import Role
 from auditreg.accounts.models import Principal
 from auditreg.accounts.services import SYSTEM
-from auditreg.registry import services
 from auditreg.registry.domain import Meaning, RiskTier, Stage
 from auditreg.registry.models import Authorization, ModelVersion, RegisteredModel, UseCase
+from auditreg.registry.services import authorizations, policies, signatures, versions
 
 PEOPLE = {
     "ada": ("Ada Administrator", [Role.ADMINISTRATOR]),
@@ -70,8 +70,8 @@ def make_people() -> People:
     people["trainer"] = accounts.enroll_service(
         name="trainer", printed_name="Nightly training pipeline", roles=[Role.DEVELOPER], by=ada
     )
-    for tier, policy in services.DEFAULT_POLICIES.items():
-        services.set_policy(risk_tier=tier, **policy, by=people["marc"])
+    for tier, policy in policies.DEFAULT_POLICIES.items():
+        policies.set_policy(risk_tier=tier, **policy, by=people["marc"])
     return People(people)
 
 
@@ -98,7 +98,7 @@ def make_package(n: int = 1, **overrides: Any) -> dict[str, Any]:
 def make_model(
     people: People, slug: str = "credit-pd", tier: RiskTier = RiskTier.HIGH
 ) -> RegisteredModel:
-    return services.register_model(
+    return versions.register_model(
         slug=slug,
         name=slug.replace("-", " ").title(),
         owner="Retail Credit Risk",
@@ -118,7 +118,7 @@ def sign(
     comment: str = "ok",
     **extra: Any,
 ) -> Any:
-    return services.sign(
+    return signatures.sign(
         record=record,
         meaning=meaning,
         role=role,
@@ -130,7 +130,7 @@ def sign(
 
 
 def make_version(people: People, model: RegisteredModel, n: int = 1) -> ModelVersion:
-    version, _ = services.register_version(model=model, package=make_package(n), by=people.trainer)
+    version, _ = versions.register_version(model=model, package=make_package(n), by=people.trainer)
     return version
 
 
@@ -150,7 +150,7 @@ def approve(people: People, version: ModelVersion) -> ModelVersion:
 
 
 def make_use_case(people: People, model: RegisteredModel, slug: str = "us-retail-pd") -> UseCase:
-    return services.create_use_case(
+    return authorizations.create_use_case(
         slug=slug,
         title="US retail PD scoring",
         model=model,
@@ -166,7 +166,7 @@ def authorize(
     fallback: ModelVersion | None = None,
     expires_on: date | None = None,
 ) -> Authorization:
-    authorization = services.propose_authorization(
+    authorization = authorizations.propose_authorization(
         version=version,
         use_case=use_case,
         effective_on=timezone.localdate(),
@@ -181,7 +181,7 @@ def authorize(
 
 
 def deploy(people: People, version: ModelVersion, stage: Stage = Stage.PRODUCTION) -> ModelVersion:
-    return services.change_stage(version=version, to=stage, reason="CHG-1", by=people.dana)
+    return versions.change_stage(version=version, to=stage, reason="CHG-1", by=people.dana)
 
 
 def reload(version: ModelVersion) -> ModelVersion:

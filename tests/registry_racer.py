@@ -16,9 +16,9 @@ django.setup()
 from auditreg.accounts.domain import Role  # noqa: E402
 from auditreg.accounts.models import Principal  # noqa: E402
 from auditreg.errors import DomainError  # noqa: E402
-from auditreg.registry import services  # noqa: E402
 from auditreg.registry.domain import Meaning  # noqa: E402
 from auditreg.registry.models import ModelVersion, RegisteredModel  # noqa: E402
+from auditreg.registry.services import signatures, versions  # noqa: E402
 from tests.factories import (  # noqa: E402
     make_model,
     make_package,
@@ -41,7 +41,7 @@ def register() -> None:
     trainer = Principal.objects.get(actor_id="service:trainer")
     model = RegisteredModel.objects.get(slug="credit-pd")
     with contending():
-        services.register_version(model=model, package=make_package(99), by=trainer)
+        versions.register_version(model=model, package=make_package(99), by=trainer)
 
 
 def sign_final(username: str, role: str) -> None:
@@ -49,7 +49,7 @@ def sign_final(username: str, role: str) -> None:
     version = ModelVersion.objects.get(subject="model:credit-pd/1")
     with contending():
         try:
-            services.sign(
+            signatures.sign(
                 record=version,
                 meaning=Meaning.APPROVED,
                 role=Role(role),

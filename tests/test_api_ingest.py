@@ -18,9 +18,9 @@ from auditreg.accounts.domain import Role, Scope
 from auditreg.api.models import IdempotencyRecord
 from auditreg.ledger.models import Entry
 from auditreg.proofs.checks import sha256_of
-from auditreg.registry import services
 from auditreg.registry.domain import Meaning
 from auditreg.registry.models import ModelVersion
+from auditreg.registry.services import signatures, versions
 from tests.conftest import postgres_only
 from tests.factories import approve, authorize, deploy, make_model, make_package, make_use_case
 from tests.factories import password as password_of
@@ -127,7 +127,7 @@ def test_a_read_token_cannot_write_and_an_ingest_token_cannot_read(ingest, reade
 
 
 def test_tokens_cannot_sign_and_people_sign_with_their_password(people, model):
-    version, _ = services.register_version(model=model, package=make_package(1), by=people.trainer)
+    version, _ = versions.register_version(model=model, package=make_package(1), by=people.trainer)
     both = token_client(people, Scope.INGEST, Scope.READ)
     dana = session_client(people.dana)
     shown = dana.get(API + CONTENT, {"meaning": "authored", "role": "developer"}).json()
@@ -174,7 +174,7 @@ def test_an_api_signature_needs_the_hash_of_what_the_signer_was_shown(
 ):
     """As on the portal's sign page: a signature names the content its signer read. One that
     names none, or something that is no SHA-256, is malformed: refused, nothing recorded."""
-    services.register_version(model=model, package=make_package(1), by=people.trainer)
+    versions.register_version(model=model, package=make_package(1), by=people.trainer)
     body = {"meaning": "authored", "role": "developer", "password": password_of("dana")}
     if content_sha256 is not None:
         body["content_sha256"] = content_sha256
@@ -186,7 +186,7 @@ def test_an_api_signature_needs_the_hash_of_what_the_signer_was_shown(
 
 
 def test_a_signature_on_content_other_than_shown_is_refused_and_recorded(people, model):
-    services.register_version(model=model, package=make_package(1), by=people.trainer)
+    versions.register_version(model=model, package=make_package(1), by=people.trainer)
     body = {
         "meaning": "authored",
         "role": "developer",
@@ -200,13 +200,13 @@ def test_a_signature_on_content_other_than_shown_is_refused_and_recorded(people,
 
 
 def test_content_to_sign_is_what_the_portal_shows_with_its_hash(people, model):
-    services.register_version(model=model, package=make_package(1), by=people.trainer)
+    versions.register_version(model=model, package=make_package(1), by=people.trainer)
     version = ModelVersion.objects.get()
     shown = session_client(people.vic).get(
         API + CONTENT, {"meaning": "authored", "role": "developer"}
     )
     assert shown.status_code == 200, shown.content
-    content = services.content_to_sign(
+    content = signatures.content_to_sign(
         record=version, meaning=Meaning.AUTHORED, role=Role.DEVELOPER
     )
     assert shown.json() == {
@@ -241,7 +241,7 @@ def test_people_read_by_role(people, model):
 def test_read_endpoints_answer(people, reader, model):
     version = approve(
         people,
-        services.register_version(model=model, package=make_package(1), by=people.trainer)[0],
+        versions.register_version(model=model, package=make_package(1), by=people.trainer)[0],
     )
     use_case = make_use_case(people, model)
     authorize(people, version, use_case)
@@ -252,8 +252,8 @@ def test_read_endpoints_answer(people, reader, model):
     assert reader.get(API + "models", {"risk_tier": "low"}).json()["results"] == []
     assert reader.get(API + "models/credit-pd").json()["risk_tier"] == "high"
     assert problem(reader.get(API + "models/nothing"), 404)
-    versions = reader.get(API + "models/credit-pd/versions", {"stage": "production"}).json()
-    assert [v["subject"] for v in versions["results"]] == [version.subject]
+    listed = reader.get(API + "models/credit-pd/versions", {"stage": "production"}).json()
+    assert [v["subject"] for v in listed["results"]] == [version.subject]
     assert reader.get(API + "use-cases").json()["results"][0]["slug"] == use_case.slug
     auths = reader.get(API + "authorizations", {"use_case": use_case.slug, "status": "active"})
     assert [a["version"] for a in auths.json()["results"]] == [version.subject]
@@ -270,7 +270,7 @@ def test_read_endpoints_answer(people, reader, model):
 def test_monitoring_figures_are_recorded_for_versions_in_use(people, ingest, model):
     version = approve(
         people,
-        services.register_version(model=model, package=make_package(1), by=people.trainer)[0],
+        versions.register_version(model=model, package=make_package(1), by=people.trainer)[0],
     )
     authorize(people, version, make_use_case(people, model))
     deploy(people, version)

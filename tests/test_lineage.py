@@ -11,7 +11,8 @@ from django.core.management import CommandError, call_command
 from auditreg.errors import Conflict, DomainError
 from auditreg.facts import replay
 from auditreg.ledger.models import Entry
-from auditreg.registry import impact, services
+from auditreg.registry import impact
+from auditreg.registry.services import versions
 from lineage import queries
 from lineage import services as lineage
 from lineage.models import Edge, Node
@@ -85,7 +86,7 @@ def train(people, model, n: int, *, snapshot: str = "dataset:applications@2026-0
         hyperparameters={"num_leaves": 31 + n},
         metrics={"auc": f"0.8{n}"},
     )
-    version, _ = services.register_version(model=model, package=package, by=people.trainer)
+    version, _ = versions.register_version(model=model, package=package, by=people.trainer)
     return version
 
 
@@ -211,10 +212,10 @@ def test_a_version_must_name_recorded_snapshots_with_their_digest(people, data):
     model = make_model(people)
     unknown = make_package(1, data=[{"snapshot": "dataset:ghost@1", "digest": digest("g")}])
     with pytest.raises(DomainError, match="dataset:ghost@1 is not a recorded dataset snapshot"):
-        services.register_version(model=model, package=unknown, by=people.trainer)
+        versions.register_version(model=model, package=unknown, by=people.trainer)
     wrong = make_package(1, data=[{"snapshot": data, "digest": digest("tampered")}])
     with pytest.raises(DomainError, match="was recorded with digest"):
-        services.register_version(model=model, package=wrong, by=people.trainer)
+        versions.register_version(model=model, package=wrong, by=people.trainer)
 
 
 # --- Questions ---------------------------------------------------------------------------------
@@ -239,7 +240,7 @@ def test_upstream_reaches_raw_data_through_derived_datasets(people, data):
 def test_a_named_but_unreported_run_shows_as_not_recorded(people, data):
     model = make_model(people)
     package = make_package(1, training_run={"id": "run:never-reported", "authors": []})
-    version, _ = services.register_version(model=model, package=package, by=people.trainer)
+    version, _ = versions.register_version(model=model, package=package, by=people.trainer)
     nodes = {node.subject: node for node in queries.upstream(version.subject).nodes}
     assert nodes["run:never-reported"].kind == ""
     assert nodes["run:never-reported"].as_json()["recorded"] is False
@@ -292,7 +293,7 @@ def test_unknown_subjects_are_refused(people):
 def test_replay_rebuilds_the_graph_and_catches_a_forged_edge(people, data):
     model = make_model(people)
     version = train(people, model, 1)
-    services.correct_version(
+    versions.correct_version(
         version=version,
         package={**version.package, "data": []},
         reason="the data reference was wrong",

@@ -5,8 +5,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from auditreg.registry import services
 from auditreg.registry.domain import RiskTier
+from auditreg.registry.services import authorizations
 from tests.factories import (
     approve,
     authorize,
@@ -156,7 +156,7 @@ def test_authorization_proposal_and_expiry_show_on_the_dashboard(clock, people, 
     version = approve(people, make_version(people, model))
     use_case = make_use_case(people, model)
     authorize(people, version, use_case, expires_on=clock.now.date().replace(month=5, day=15))
-    proposal = services.propose_authorization(
+    proposal = authorizations.propose_authorization(
         version=version,
         use_case=make_use_case(people, model, slug="eu-retail-pd"),
         effective_on=clock.now.date(),

@@ -14,8 +14,8 @@ from django.test.utils import CaptureQueriesContext
 from auditreg.accounts import services as accounts
 from auditreg.accounts.domain import Role, Scope
 from auditreg.ledger import services as ledger
-from auditreg.registry import services
 from auditreg.registry.domain import RiskTier
+from auditreg.registry.services import authorizations, monitoring, versions
 from tests.conftest import VIC, append_many
 from tests.factories import (
     approve,
@@ -63,7 +63,7 @@ def in_use(clock, people):
     model = make_model(people)
     version = approve(people, make_version(people, model))
     authorize(people, version, make_use_case(people, model), expires_on=_soon(version))
-    services.set_threshold(model=model, metric="psi", upper="0.25", by=people.vic)
+    monitoring.set_threshold(model=model, metric="psi", upper="0.25", by=people.vic)
     return deploy(people, version)
 
 
@@ -82,10 +82,10 @@ def grow(people, version, count: int, start: int) -> None:
         model = make_model(people, slug=f"model-{n:03d}", tier=tiers[n % 3])
         submit(people, make_version(people, model, n))
         make_use_case(people, model, slug=f"use-{n:03d}")
-        other, _ = services.register_version(
+        other, _ = versions.register_version(
             model=version.model, package=make_package(100 + n), by=people.trainer
         )
-        services.propose_authorization(
+        authorizations.propose_authorization(
             version=approve(people, other),
             use_case=use_case,
             effective_on=version.registered_at.date(),
@@ -96,7 +96,7 @@ def grow(people, version, count: int, start: int) -> None:
         )
         accounts.issue_token(principal=service, name="nightly", scopes=[Scope.READ], by=people.ada)
         day = version.registered_at.date() - timedelta(days=n)
-        services.record_monitoring(
+        monitoring.record_monitoring(
             version=version,
             metric="psi",
             value="0.1",

@@ -6,9 +6,9 @@ import pytest
 from auditreg.accounts import services as accounts
 from auditreg.accounts.domain import Role
 from auditreg.ledger.models import Entry
-from auditreg.registry import services
 from auditreg.registry.domain import Meaning, Stage
 from auditreg.registry.models import Signature
+from auditreg.registry.services import signatures
 from tests.factories import make_model, make_version, password, reload, submit
 from tests.test_portal import sign_in
 
@@ -203,7 +203,7 @@ def test_a_sign_post_without_a_csrf_token_is_refused(in_validation):
 def test_the_version_page_and_the_developers_dashboard_show_the_request(people, in_validation):
     from django.test import Client
 
-    services.request_changes(
+    signatures.request_changes(
         version=in_validation, role=Role.VALIDATOR, comment="Add a vintage", by=people.vic
     )
     client = Client()

@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from auditreg.registry import services
+from auditreg.registry.services import monitoring, versions
 from tests.factories import (
     approve,
     authorize,
@@ -30,7 +30,7 @@ def in_use(clock, people):
     model = make_model(people)
     version = approve(people, make_version(people, model))
     authorize(people, version, make_use_case(people, model))
-    services.set_threshold(model=model, metric="psi", upper="0.25", by=people.vic)
+    monitoring.set_threshold(model=model, metric="psi", upper="0.25", by=people.vic)
     return deploy(people, version)
 
 
@@ -38,7 +38,7 @@ def record(people, version, count: int, start: int = 0) -> None:
     today = version.registered_at.date()
     for n in range(start, start + count):
         day = today - timedelta(days=n)
-        services.record_monitoring(
+        monitoring.record_monitoring(
             version=version,
             metric=f"metric-{n % 5}",
             value="0.1",
@@ -58,7 +58,7 @@ def test_auditor_reads_the_model_page_with_its_versions(in_use, client):
 
 
 def test_auditor_reads_the_version_page_with_its_facts(in_use, people, client):
-    services.record_monitoring(
+    monitoring.record_monitoring(
         version=in_use,
         metric="psi",
         value="0.31",
@@ -99,7 +99,7 @@ def test_an_unknown_model_or_version_is_not_found(in_use, client):
 
 def test_the_diff_shows_a_changed_parameter(in_use, people, client):
     package = make_package(2, hyperparameters={"num_leaves": 127, "learning_rate": "0.05"})
-    services.register_version(model=in_use.model, package=package, by=people.trainer)
+    versions.register_version(model=in_use.model, package=package, by=people.trainer)
     sign_in(client, "olga")
     page = client.get("/models/credit-pd/versions/2?diff=1")
     assert page.status_code == 200

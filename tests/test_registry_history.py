@@ -46,7 +46,7 @@ from auditreg.facts import replay
 from auditreg.ledger.integrity import verify_database
 from auditreg.ledger.models import Entry
 from auditreg.ledger.services import tree_size
-from auditreg.registry import services
+from auditreg.registry import selectors
 from auditreg.registry.domain import Meaning, RiskTier, Stage
 from auditreg.registry.models import (
     Authorization,
@@ -57,6 +57,7 @@ from auditreg.registry.models import (
     UseCase,
 )
 from auditreg.registry.queries import RegistryAt, as_of, usable_version
+from auditreg.registry.services import authorizations, monitoring, policies, signatures, versions
 from tests.factories import (
     PEOPLE,
     People,
@@ -86,14 +87,14 @@ SIGNERS = [name for name in ROLES if name != "mallory"]
 # The tiers' policies as (role, meaning) pairs, each needed once, and months until review.
 APPROVAL = {
     tier: [(Role(r["role"]), Meaning(r["meaning"])) for r in policy["approval"]]
-    for tier, policy in services.DEFAULT_POLICIES.items()
+    for tier, policy in policies.DEFAULT_POLICIES.items()
 }
 AUTHORIZING = {
     tier: [(Role(r["role"]), Meaning(r["meaning"])) for r in policy["authorization"]]
-    for tier, policy in services.DEFAULT_POLICIES.items()
+    for tier, policy in policies.DEFAULT_POLICIES.items()
 }
 REVIEW_MONTHS = {
-    tier: int(policy["review_months"]) for tier, policy in services.DEFAULT_POLICIES.items()
+    tier: int(policy["review_months"]) for tier, policy in policies.DEFAULT_POLICIES.items()
 }
 
 # The lifecycle a person may ask for by hand, written out again rather than imported.
@@ -519,7 +520,7 @@ class RegistryHistory(RuleBasedStateMachine):
         self.reader = self.people.olga
         self.state = State()
         for slug, tier in MODELS.items():
-            model = services.register_model(
+            model = versions.register_model(
                 slug=slug,
                 name=slug.replace("-", " ").title(),
                 owner="Retail Risk",
@@ -531,7 +532,7 @@ class RegistryHistory(RuleBasedStateMachine):
             )
             for use_case, of in USE_CASES.items():
                 if of == slug:
-                    services.create_use_case(
+                    authorizations.create_use_case(
                         slug=use_case,
                         title=use_case.replace("-", " "),
                         model=model,
@@ -558,10 +559,10 @@ class RegistryHistory(RuleBasedStateMachine):
         return CLOCK.now
 
     def today(self) -> date:
-        return CLOCK.now.astimezone(services.organisation_zone()).date()
+        return CLOCK.now.astimezone(selectors.organisation_zone()).date()
 
     def set_bounds(self, slug: str, bounds: tuple[str | None, str | None], who: str) -> None:
-        services.set_threshold(
+        monitoring.set_threshold(
             model=RegisteredModel.objects.get(slug=slug),
             metric="auc",
             lower=bounds[0],
@@ -597,7 +598,7 @@ class RegistryHistory(RuleBasedStateMachine):
         reason = self.state.signing_refusal(record, who, role, meaning)
 
         def call() -> Signature:
-            return services.sign(
+            return signatures.sign(
                 record=self.orm(record),
                 meaning=meaning,
                 role=role,
@@ -668,7 +669,7 @@ class RegistryHistory(RuleBasedStateMachine):
         run = {"id": f"run:{model}/{self.packages}", "authors": authors}
         registrar_id = "service:trainer" if registrar == "trainer" else "user:dana"
         package = make_package(self.packages, training_run=run)
-        created, fresh = services.register_version(
+        created, fresh = versions.register_version(
             model=RegisteredModel.objects.get(slug=model),
             package=package,
             by=self.person(registrar),
@@ -721,7 +722,7 @@ class RegistryHistory(RuleBasedStateMachine):
             reason = "already proposed or authorized"
 
         def call() -> Authorization:
-            return services.propose_authorization(
+            return authorizations.propose_authorization(
                 version=ModelVersion.objects.get(subject=version.subject),
                 use_case=UseCase.objects.get(slug=use_case),
                 effective_on=effective_on,
@@ -736,7 +737,7 @@ class RegistryHistory(RuleBasedStateMachine):
             return None
         created = call()
         number = 1 + len([g for g in self.state.grants.values() if g.use_case == use_case])
-        zone = services.organisation_zone()
+        zone = selectors.organisation_zone()
         grant = Grant(
             subject=f"authorization:{use_case}/{number}",
             use_case=use_case,
@@ -758,7 +759,7 @@ class RegistryHistory(RuleBasedStateMachine):
         reason = self.state.stage_refusal(version, to, who, CLOCK.now)
 
         def call() -> ModelVersion:
-            return services.change_stage(
+            return versions.change_stage(
                 version=ModelVersion.objects.get(subject=version.subject),
                 to=to,
                 reason="CHG-1",
@@ -819,7 +820,7 @@ class RegistryHistory(RuleBasedStateMachine):
             return
         subject = data.draw(st.sampled_from(ours), label="again")
         before = tree_size()
-        existing, fresh = services.register_version(
+        existing, fresh = versions.register_version(
             model=RegisteredModel.objects.get(slug=model),
             package=self.packages_of[subject],
             by=self.person(registrar),
@@ -868,7 +869,7 @@ class RegistryHistory(RuleBasedStateMachine):
         meaning = data.draw(st.sampled_from(sorted(Meaning)), label="meaning")
         self.refused(
             "wrong password",
-            lambda: services.sign(
+            lambda: signatures.sign(
                 record=self.orm(record),
                 meaning=meaning,
                 role=role,
@@ -1003,7 +1004,7 @@ class RegistryHistory(RuleBasedStateMachine):
         reason, fallback = self.rollback_refusal(use_case, who)
 
         def call() -> ModelVersion:
-            return services.rollback(
+            return authorizations.rollback(
                 use_case=UseCase.objects.get(slug=use_case), reason="INC-7", by=self.person(who)
             )
 
@@ -1074,7 +1075,7 @@ class RegistryHistory(RuleBasedStateMachine):
             reason = "this window is recorded already"
 
         def call() -> MonitoringRecord:
-            return services.record_monitoring(
+            return monitoring.record_monitoring(
                 version=ModelVersion.objects.get(subject=version.subject),
                 metric="auc",
                 value=value,
@@ -1225,9 +1226,9 @@ def test_rollback_waits_for_an_outstanding_review(people):
     second = approve(people, make_version(people, model, 2))
     authorize(people, second, use_case, fallback=reload(first))
     deploy(people, second)  # the first is deprecated, still in use for monitoring
-    services.set_threshold(model=model, metric="auc", lower="0.70", by=people.vic)
+    monitoring.set_threshold(model=model, metric="auc", lower="0.70", by=people.vic)
     today = timezone.localdate()
-    services.record_monitoring(
+    monitoring.record_monitoring(
         version=reload(first),
         metric="auc",
         value="0.55",
@@ -1237,4 +1238,4 @@ def test_rollback_waits_for_an_outstanding_review(people):
     )
     assert reload(first).review_required
     with pytest.raises(DomainError, match="review"):
-        services.rollback(use_case=use_case, reason="INC-7", by=people.alice)
+        authorizations.rollback(use_case=use_case, reason="INC-7", by=people.alice)

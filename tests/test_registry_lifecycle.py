@@ -12,10 +12,10 @@ from auditreg.accounts.models import Principal
 from auditreg.errors import DomainError
 from auditreg.ledger import services as ledger
 from auditreg.ledger.models import Entry
-from auditreg.registry import services
 from auditreg.registry.domain import Meaning, RiskTier, Stage
 from auditreg.registry.models import Authorization, ModelVersion, RegisteredModel
 from auditreg.registry.queries import as_of, usable_version
+from auditreg.registry.services import authorizations, monitoring, policies, versions
 from tests.factories import (
     approve,
     authorize,
@@ -52,11 +52,11 @@ def approved(people, model):
 
 
 def test_registering_the_same_package_twice_records_it_once(people, model):
-    first, created = services.register_version(
+    first, created = versions.register_version(
         model=model, package=make_package(), by=people.trainer
     )
     size = ledger.tree_size()
-    again, created_again = services.register_version(
+    again, created_again = versions.register_version(
         model=model, package=make_package(), by=people.trainer
     )
     assert (created, created_again) == (True, False)
@@ -75,7 +75,7 @@ def test_versions_are_numbered_per_model(people, model):
 def test_registering_a_model_again_with_other_facts_is_refused(people, model):
     assert make_model(people).pk == model.pk  # same facts: idempotent
     with refused("already registered with other facts"):
-        services.register_model(
+        versions.register_model(
             slug="credit-pd",
             name="Other",
             owner="x",
@@ -103,7 +103,7 @@ def test_registering_a_model_again_with_other_facts_is_refused(people, model):
 def test_malformed_package_is_refused_and_changes_nothing(people, model, change, reason):
     size = ledger.tree_size()
     with refused(reason):
-        services.register_version(model=model, package=make_package(**change), by=people.trainer)
+        versions.register_version(model=model, package=make_package(**change), by=people.trainer)
     assert ledger.tree_size() == size
     assert not ModelVersion.objects.exists()
 
@@ -116,10 +116,10 @@ def test_bad_model_slug_is_refused(people):
 
 def test_risk_tier_change_needs_the_committee(people, model):
     with refused("cannot change a model's risk tier"):
-        services.correct_model(
+        versions.correct_model(
             model=model, changes={"risk_tier": "low"}, reason="x", by=people.dana
         )
-    corrected = services.correct_model(
+    corrected = versions.correct_model(
         model=model,
         changes={"risk_tier": "medium"},
         reason="MRC-2026-11 re-tiering",
@@ -143,7 +143,7 @@ def test_transition_to_approved_without_signatures_is_impossible(people, model):
     sign(people.dana, version, Meaning.AUTHORED, Role.DEVELOPER)
     sign(people.vic, version, Meaning.VALIDATED, Role.VALIDATOR)
     with refused("allowed: none by hand"):
-        services.change_stage(version=version, to=Stage.APPROVED, reason="x", by=people.ada)
+        versions.change_stage(version=version, to=Stage.APPROVED, reason="x", by=people.ada)
     sign(people.alice, version, Meaning.APPROVED, Role.APPROVER)
     assert reload(version).stage == Stage.VALIDATION  # the committee has not signed
 
@@ -178,9 +178,9 @@ def test_entering_production_deprecates_the_previous_production_version(
 
 def test_developer_cannot_retire_and_auditor_cannot_deploy(people, approved):
     with refused("needs the role"):
-        services.change_stage(version=approved, to=Stage.RETIRED, reason="x", by=people.dana)
+        versions.change_stage(version=approved, to=Stage.RETIRED, reason="x", by=people.dana)
     with refused("needs the role"):
-        services.change_stage(version=approved, to=Stage.SHADOW, reason="x", by=people.olga)
+        versions.change_stage(version=approved, to=Stage.SHADOW, reason="x", by=people.olga)
 
 
 # --- Authorizations ----------------------------------------------------------------------------
@@ -189,7 +189,7 @@ def test_developer_cannot_retire_and_auditor_cannot_deploy(people, approved):
 def test_authorization_is_in_force_only_once_the_policy_signatures_are_given(
     people, approved, use_case
 ):
-    proposal = services.propose_authorization(
+    proposal = authorizations.propose_authorization(
         version=approved, use_case=use_case, effective_on=timezone.localdate(), by=people.dana
     )
     sign(people.alice, proposal, Meaning.APPROVED, Role.APPROVER)
@@ -202,7 +202,7 @@ def test_authorization_is_in_force_only_once_the_policy_signatures_are_given(
 def test_proposer_cannot_sign_the_authorization(people, approved, use_case):
     accounts.grant_role(principal=people.alice, role=Role.DEVELOPER, by=people.ada)
     alice = accounts.principal_for(people.alice)
-    proposal = services.propose_authorization(
+    proposal = authorizations.propose_authorization(
         version=approved, use_case=use_case, effective_on=timezone.localdate(), by=alice
     )
     with refused("separation of duties"):
@@ -211,7 +211,7 @@ def test_proposer_cannot_sign_the_authorization(people, approved, use_case):
 
 def test_unapproved_version_cannot_be_proposed(people, model, use_case):
     with refused("only approved versions"):
-        services.propose_authorization(
+        authorizations.propose_authorization(
             version=make_version(people, model),
             use_case=use_case,
             effective_on=timezone.localdate(),
@@ -222,14 +222,14 @@ def test_unapproved_version_cannot_be_proposed(people, model, use_case):
 def test_backdated_or_overlong_authorization_is_refused(people, approved, use_case):
     today = timezone.localdate()
     with refused("effective date must be today"):
-        services.propose_authorization(
+        authorizations.propose_authorization(
             version=approved,
             use_case=use_case,
             effective_on=today - timedelta(days=1),
             by=people.dana,
         )
     with refused("allows 12 months before review"):
-        services.propose_authorization(
+        authorizations.propose_authorization(
             version=approved,
             use_case=use_case,
             effective_on=today,
@@ -300,7 +300,7 @@ def test_production_version_is_not_usable_for_a_use_it_is_not_authorized_for(
 def test_version_of_another_model_cannot_be_authorized(people, use_case):
     other = approve(people, make_version(people, make_model(people, "fraud"), 5))
     with refused("is not a version of credit-pd"):
-        services.propose_authorization(
+        authorizations.propose_authorization(
             version=other, use_case=use_case, effective_on=timezone.localdate(), by=people.dana
         )
 
@@ -321,7 +321,7 @@ def two_in_a_row(people, model, approved, use_case):
 def test_rollback_restores_the_authorized_fallback(people, use_case, two_in_a_row):
     first, second = two_in_a_row
     before = timezone.now()
-    services.rollback(use_case=use_case, reason="PSI breach", by=people.alice)
+    authorizations.rollback(use_case=use_case, reason="PSI breach", by=people.alice)
     assert (reload(first).stage, reload(second).stage) == (Stage.PRODUCTION, Stage.DEPRECATED)
     assert usable_version(use_case, timezone.now(), by=people.olga) == first.subject
     assert usable_version(use_case, before, by=people.olga) == second.subject
@@ -331,7 +331,7 @@ def test_rollback_to_a_revoked_fallback_is_refused(people, use_case, two_in_a_ro
     first, second = two_in_a_row
     sign(people.marc, first.authorizations.get(), Meaning.REVOKED, Role.MODEL_RISK_COMMITTEE, "x")
     with refused("no longer authorized"):
-        services.rollback(use_case=use_case, reason="PSI breach", by=people.alice)
+        authorizations.rollback(use_case=use_case, reason="PSI breach", by=people.alice)
     assert reload(second).stage == Stage.PRODUCTION
 
 
@@ -345,9 +345,9 @@ def test_rollback_without_a_fallback_is_refused(people, approved, use_case):
     authorize(people, approved, use_case)
     deploy(people, approved)
     with refused("no fallback"):
-        services.rollback(use_case=use_case, reason="x", by=people.alice)
+        authorizations.rollback(use_case=use_case, reason="x", by=people.alice)
     with refused("needs the role"):
-        services.rollback(use_case=use_case, reason="x", by=people.dana)
+        authorizations.rollback(use_case=use_case, reason="x", by=people.dana)
 
 
 # --- Monitoring --------------------------------------------------------------------------------
@@ -358,9 +358,9 @@ def test_breach_requires_review_everywhere_until_a_validator_signs_it(
 ):
     authorize(people, approved, use_case)
     deploy(people, approved)
-    services.set_threshold(model=model, metric="psi", upper="0.25", by=people.vic)
+    monitoring.set_threshold(model=model, metric="psi", upper="0.25", by=people.vic)
     today = timezone.localdate()
-    ok = services.record_monitoring(
+    ok = monitoring.record_monitoring(
         version=approved,
         metric="psi",
         value="0.25",
@@ -369,7 +369,7 @@ def test_breach_requires_review_everywhere_until_a_validator_signs_it(
         by=people.trainer,
     )
     assert not ok.breach
-    breach = services.record_monitoring(
+    breach = monitoring.record_monitoring(
         version=approved,
         metric="psi",
         value="0.31",
@@ -391,7 +391,7 @@ def test_breach_requires_review_everywhere_until_a_validator_signs_it(
     assert "review required" in str(version)
     assert as_of(timezone.now(), by=people.olga).versions[version.subject].review_required
     with refused("monitoring review outstanding"):
-        services.propose_authorization(
+        authorizations.propose_authorization(
             version=version,
             use_case=make_use_case(people, model, "other"),
             effective_on=today,
@@ -415,7 +415,7 @@ def test_bad_monitoring_figures_are_refused(people, approved, use_case, value, r
     today = timezone.localdate()
     size = ledger.tree_size()
     with refused(reason):
-        services.record_monitoring(
+        monitoring.record_monitoring(
             version=approved,
             metric="psi",
             value=value,
@@ -431,7 +431,7 @@ def test_monitoring_window_in_the_future_or_twice_is_refused(people, approved, u
     deploy(people, approved)
     today = timezone.localdate()
     with refused("not in the future"):
-        services.record_monitoring(
+        monitoring.record_monitoring(
             version=approved,
             metric="psi",
             value="0.1",
@@ -439,7 +439,7 @@ def test_monitoring_window_in_the_future_or_twice_is_refused(people, approved, u
             window_end=today + timedelta(days=1),
             by=people.trainer,
         )
-    services.record_monitoring(
+    monitoring.record_monitoring(
         version=approved,
         metric="psi",
         value="0.1",
@@ -448,7 +448,7 @@ def test_monitoring_window_in_the_future_or_twice_is_refused(people, approved, u
         by=people.trainer,
     )
     with refused("already recorded"):
-        services.record_monitoring(
+        monitoring.record_monitoring(
             version=approved,
             metric="psi",
             value="0.1",
@@ -461,7 +461,7 @@ def test_monitoring_window_in_the_future_or_twice_is_refused(people, approved, u
 def test_monitoring_a_version_not_in_use_is_refused(people, approved):
     today = timezone.localdate()
     with refused("not in use"):
-        services.record_monitoring(
+        monitoring.record_monitoring(
             version=approved,
             metric="psi",
             value="0.1",
@@ -479,9 +479,9 @@ def test_no_role_sees_nothing_and_the_auditor_reads_but_cannot_write(people, mod
         as_of(timezone.now(), by=people.mallory)
     assert [m.slug for m in as_of(timezone.now(), by=people.olga).models] == ["credit-pd"]
     with refused("cannot register model versions"):
-        services.register_version(model=model, package=make_package(), by=people.olga)
+        versions.register_version(model=model, package=make_package(), by=people.olga)
     with refused("cannot register models"):
-        services.register_model(
+        versions.register_model(
             slug="x",
             name="x",
             owner="x",
@@ -497,7 +497,7 @@ def test_deactivated_principal_cannot_act(people, model):
     accounts.set_active(principal=people.trainer, active=False, reason="rotated", by=people.ada)
     trainer = Principal.objects.get(actor_id="service:trainer")
     with refused("deactivated"):
-        services.register_version(model=model, package=make_package(), by=trainer)
+        versions.register_version(model=model, package=make_package(), by=trainer)
 
 
 def test_only_administrators_enroll_and_grant(people):
@@ -511,17 +511,17 @@ def test_only_administrators_enroll_and_grant(people):
 
 def test_policy_changes_are_ledger_entries_and_idempotent(people):
     size = ledger.tree_size()
-    services.set_policy(
-        risk_tier=RiskTier.LOW, **services.DEFAULT_POLICIES[RiskTier.LOW], by=people.marc
+    policies.set_policy(
+        risk_tier=RiskTier.LOW, **policies.DEFAULT_POLICIES[RiskTier.LOW], by=people.marc
     )
     assert ledger.tree_size() == size
-    stricter = {**services.DEFAULT_POLICIES[RiskTier.LOW], "review_months": 6}
-    services.set_policy(risk_tier=RiskTier.LOW, **stricter, by=people.marc)
+    stricter = {**policies.DEFAULT_POLICIES[RiskTier.LOW], "review_months": 6}
+    policies.set_policy(risk_tier=RiskTier.LOW, **stricter, by=people.marc)
     assert Entry.objects.get(seq=size).kind == "policy.set"
     with refused("cannot set policies"):
-        services.set_policy(risk_tier=RiskTier.LOW, **stricter, by=people.alice)
+        policies.set_policy(risk_tier=RiskTier.LOW, **stricter, by=people.alice)
     with refused("does not sign decisions"):
-        services.set_policy(
+        policies.set_policy(
             risk_tier=RiskTier.LOW,
             approval=[{"role": "auditor", "meaning": "approved", "count": 1}],
             authorization=[{"role": "approver", "meaning": "approved"}],
@@ -533,11 +533,11 @@ def test_policy_changes_are_ledger_entries_and_idempotent(people):
 def test_authorization_cannot_be_completed_for_a_version_retired_meanwhile(
     people, approved, use_case
 ):
-    proposal = services.propose_authorization(
+    proposal = authorizations.propose_authorization(
         version=approved, use_case=use_case, effective_on=timezone.localdate(), by=people.dana
     )
     sign(people.alice, proposal, Meaning.APPROVED, Role.APPROVER)
-    services.change_stage(version=approved, to=Stage.RETIRED, reason="withdrawn", by=people.alice)
+    versions.change_stage(version=approved, to=Stage.RETIRED, reason="withdrawn", by=people.alice)
     with refused("is retired; it cannot be authorized now"):
         sign(people.marc, proposal, Meaning.APPROVED, Role.MODEL_RISK_COMMITTEE)
     assert Authorization.objects.get(pk=proposal.pk).status == "proposed"
@@ -546,9 +546,9 @@ def test_authorization_cannot_be_completed_for_a_version_retired_meanwhile(
 def test_a_proposal_for_a_version_retired_meanwhile_can_still_be_rejected(
     people, approved, use_case
 ):
-    proposal = services.propose_authorization(
+    proposal = authorizations.propose_authorization(
         version=approved, use_case=use_case, effective_on=timezone.localdate(), by=people.dana
     )
-    services.change_stage(version=approved, to=Stage.RETIRED, reason="withdrawn", by=people.alice)
+    versions.change_stage(version=approved, to=Stage.RETIRED, reason="withdrawn", by=people.alice)
     sign(people.alice, proposal, Meaning.REJECTED, Role.APPROVER, "Version withdrawn")
     assert Authorization.objects.get(pk=proposal.pk).status == "rejected"

@@ -16,7 +16,7 @@ from auditreg.accounts import services as accounts
 from auditreg.accounts.domain import Role
 from auditreg.accounts.models import Principal
 from auditreg.errors import DomainError
-from auditreg.registry import rules, selectors, services
+from auditreg.registry import rules, selectors
 from auditreg.registry.domain import (
     AuthorizationStatus,
     Meaning,
@@ -26,6 +26,7 @@ from auditreg.registry.domain import (
     stored_requirements,
 )
 from auditreg.registry.models import Authorization, ModelVersion, RegisteredModel, UseCase
+from auditreg.registry.services import authorizations, monitoring, signatures
 from tests.factories import (
     People,
     deploy,
@@ -190,7 +191,7 @@ class Grid:
 
     def use_case(self) -> UseCase:
         n = next(self.numbers)
-        return services.create_use_case(
+        return authorizations.create_use_case(
             slug=f"grid-{self.tier}-{n}",
             title=f"Use {n}",
             model=self.model,
@@ -199,7 +200,7 @@ class Grid:
         )
 
     def propose(self, version: ModelVersion, use_case: UseCase) -> Authorization:
-        return services.propose_authorization(
+        return authorizations.propose_authorization(
             version=version,
             use_case=use_case,
             effective_on=timezone.localdate(),
@@ -213,7 +214,7 @@ class Grid:
 
     def breach(self, version: ModelVersion) -> ModelVersion:
         today = timezone.localdate()
-        services.record_monitoring(
+        monitoring.record_monitoring(
             version=version,
             metric="psi",
             value="0.9",
@@ -246,9 +247,9 @@ AUTHORIZATION_STATES = ["proposed", "proposed, version under review", "active", 
 def decide(who: Principal, record: ModelVersion | Authorization, meaning: str, role: Role) -> None:
     if meaning == CHANGES:
         assert isinstance(record, ModelVersion)
-        services.request_changes(version=record, role=role, comment="please", by=who)
+        signatures.request_changes(version=record, role=role, comment="please", by=who)
         return
-    services.sign(
+    signatures.sign(
         record=record,
         meaning=Meaning(meaning),
         role=role,
@@ -280,7 +281,7 @@ def test_the_decisions_offered_are_exactly_those_the_services_accept(people, tie
     """For each role, tier and record state: every decision offered is accepted (on a new
     record in that state), and every other meaning in that role is refused."""
     grid = Grid(people, tier, make_model(people, slug=f"grid-{tier}", tier=tier), count(1))
-    services.set_threshold(model=grid.model, metric="psi", upper="0.25", by=people.vic)
+    monitoring.set_threshold(model=grid.model, metric="psi", upper="0.25", by=people.vic)
     deciders = {
         role: accounts.enroll_person(
             username=f"grid-{role.value}",
@@ -338,7 +339,7 @@ def grid(clock, people):
 
 def test_an_authorization_effective_later_is_not_in_force_yet(clock, people, grid):
     version = grid.version("approved")
-    proposal = services.propose_authorization(
+    proposal = authorizations.propose_authorization(
         version=version,
         use_case=grid.use_case(),
         effective_on=timezone.localdate() + timedelta(days=10),

@@ -11,9 +11,10 @@ from auditreg.ledger import services as ledger
 from auditreg.ledger.models import Entry
 from auditreg.proofs.checks import sha256_of
 from auditreg.proofs.entry import Actor
-from auditreg.registry import services
+from auditreg.registry import selectors
 from auditreg.registry.domain import Meaning, Stage
 from auditreg.registry.models import Signature, SigningFailure
+from auditreg.registry.services import signatures, versions
 from tests.factories import (
     approve,
     make_model,
@@ -57,7 +58,7 @@ def test_signature_manifests_name_time_zone_meaning_and_binds_to_content(people,
 
 
 def test_signing_shown_content_hash_succeeds(people, in_validation):
-    shown = services.content_to_sign(
+    shown = signatures.content_to_sign(
         record=in_validation, meaning=Meaning.VALIDATED, role=Role.VALIDATOR
     )
     signature = sign(
@@ -73,7 +74,7 @@ def test_signing_shown_content_hash_succeeds(people, in_validation):
 def test_wrong_password_is_refused_and_the_attempt_recorded(people, in_validation):
     before = ledger.tree_size()
     with refused("password is not correct"):
-        services.sign(
+        signatures.sign(
             record=in_validation,
             meaning=Meaning.VALIDATED,
             role=Role.VALIDATOR,
@@ -94,7 +95,7 @@ def test_wrong_password_is_refused_and_the_attempt_recorded(people, in_validatio
 
 def test_a_session_alone_is_not_enough_to_sign(people, in_validation):
     with refused("password is not correct"):
-        services.sign(
+        signatures.sign(
             record=in_validation,
             meaning=Meaning.VALIDATED,
             role=Role.VALIDATOR,
@@ -122,7 +123,7 @@ def test_django_account_disabled_outside_the_registry_cannot_sign(people, in_val
 
 def test_service_principal_cannot_sign(people, in_validation):
     with refused("only people sign"):
-        services.sign(
+        signatures.sign(
             record=in_validation,
             meaning=Meaning.VALIDATED,
             role=Role.DEVELOPER,
@@ -135,7 +136,7 @@ def test_registrant_cannot_validate_their_own_version(people):
     accounts.grant_role(principal=people.vic, role=Role.DEVELOPER, by=people.ada)
     vic = accounts.principal_for(people.vic)
     model = make_model(people)
-    version, _ = services.register_version(model=model, package=make_package(7), by=vic)
+    version, _ = versions.register_version(model=model, package=make_package(7), by=vic)
     submit(people, version)
     with refused("separation of duties"):
         sign(vic, version, Meaning.VALIDATED, Role.VALIDATOR)
@@ -145,7 +146,7 @@ def test_registrant_cannot_validate_their_own_version(people):
 def test_author_of_the_code_or_run_cannot_validate(people, authored):
     package = make_package(3)
     package[authored] = {**package[authored], "authors": ["user:vic"]}
-    version, _ = services.register_version(
+    version, _ = versions.register_version(
         model=make_model(people), package=package, by=people.trainer
     )
     submit(people, version)
@@ -169,8 +170,8 @@ def test_one_person_cannot_fill_two_required_roles(people, in_validation):
     with refused("already signed this decision"):
         sign(people.tess, in_validation, Meaning.APPROVED, Role.MODEL_RISK_COMMITTEE)
     assert reload(in_validation).stage == Stage.VALIDATION
-    assert services.approval_missing(reload(in_validation)) == [
-        "1 more approved by model_risk_committee"
+    assert selectors.approval_missing(reload(in_validation)) == [
+        "1 more approved by model risk committee"
     ]
 
 
@@ -226,7 +227,7 @@ def test_policy_complete_moves_the_version_to_approved_exactly_once(people, in_v
 def test_content_hash_of_another_record_is_refused_and_recorded(people, in_validation):
     other = submit(people, make_version(people, in_validation.model, 2))
     shown_for_other = sha256_of(
-        services.content_to_sign(record=other, meaning=Meaning.VALIDATED, role=Role.VALIDATOR)
+        signatures.content_to_sign(record=other, meaning=Meaning.VALIDATED, role=Role.VALIDATOR)
     )
     with refused("reload it and sign again"):
         sign(
@@ -257,21 +258,23 @@ def test_signature_copied_onto_another_record_in_the_ledger_counts_for_nothing(
     result = replay.check()
     assert any("bound to other content" in anomaly for anomaly in result.anomalies)
     assert any(f"signature {ledger.tree_size() - 1}" in d for d in result.differences)
-    assert services.approval_missing(reload(other))[0] == "1 more validated by validator"
+    assert selectors.approval_missing(reload(other))[0] == "1 more validated by validator"
 
 
 def test_correcting_the_facts_voids_signatures_bound_to_the_old_ones(people, in_validation):
     sign(people.vic, in_validation, Meaning.VALIDATED, Role.VALIDATOR)
     shown = sha256_of(
-        services.content_to_sign(record=in_validation, meaning=Meaning.APPROVED, role=Role.APPROVER)
+        signatures.content_to_sign(
+            record=in_validation, meaning=Meaning.APPROVED, role=Role.APPROVER
+        )
     )
-    corrected = services.correct_version(
+    corrected = versions.correct_version(
         version=in_validation,
         package=make_package(1, metrics={"auc": "0.81"}),
         reason="AUC was computed on the training sample",
         by=people.dana,
     )
-    assert services.approval_missing(corrected)[0] == "1 more validated by validator"
+    assert selectors.approval_missing(corrected)[0] == "1 more validated by validator"
     sign(people.vic, corrected, Meaning.VALIDATED, Role.VALIDATOR)  # validates the new facts
     with refused("reload it and sign again"):
         sign(people.alice, corrected, Meaning.APPROVED, Role.APPROVER, content_sha256=shown)
@@ -280,14 +283,14 @@ def test_correcting_the_facts_voids_signatures_bound_to_the_old_ones(people, in_
 def test_approved_facts_cannot_be_corrected(people, in_validation):
     version = approve(people, in_validation)
     with refused("its facts are final"):
-        services.correct_version(
+        versions.correct_version(
             version=version, package=make_package(1, flavor="xgboost"), reason="x", by=people.dana
         )
 
 
 def test_failed_attempts_replay_into_the_same_tables(people, in_validation):
     with refused("password"):
-        services.sign(
+        signatures.sign(
             record=in_validation,
             meaning=Meaning.VALIDATED,
             role=Role.VALIDATOR,

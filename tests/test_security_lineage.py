@@ -24,7 +24,7 @@ from auditreg.errors import DomainError
 from auditreg.facts import replay
 from auditreg.facts.record import write_fact
 from auditreg.ledger.models import Entry
-from auditreg.registry import services
+from auditreg.registry.services import versions
 from lineage import services as lineage
 from lineage.domain import check_run
 from lineage.models import Edge, Event, Node
@@ -124,7 +124,7 @@ def in_production(people: People, api: APIClient) -> str:
         ],
     )
     model = make_model(people)
-    version, _ = services.register_version(model=model, package=package, by=people.trainer)
+    version, _ = versions.register_version(model=model, package=package, by=people.trainer)
     approve(people, version)
     authorize(people, version, make_use_case(people, model))
     deploy(people, version)
@@ -255,7 +255,7 @@ def test_a_running_run_behind_a_signed_version_takes_no_new_inputs(
     running = {"id": "long", "status": "running", "inputs": [first]}
     assert post(api, "runs", running).status_code == 201
     package = make_package(1, training_run={"id": "run:long", "authors": ["user:dana"]})
-    version, _ = services.register_version(
+    version, _ = versions.register_version(
         model=make_model(people), package=package, by=people.trainer
     )
     # Before anyone signs, the run's report may still grow.
@@ -326,7 +326,7 @@ def test_openlineage_events_cannot_add_to_the_run_of_a_signed_version(
     start = ol_event(RunState.START, "2026-03-31T12:00:00Z", ["loans"], [])
     assert post(api, "lineage", start).status_code == 201
     package = make_package(1, training_run={"id": f"run:{RUN_ID}", "authors": ["user:dana"]})
-    version, _ = services.register_version(
+    version, _ = versions.register_version(
         model=make_model(people), package=package, by=people.trainer
     )
     approve(people, version)
@@ -418,7 +418,7 @@ def test_a_native_snapshot_with_a_digest_completes_an_openlineage_placeholder(
         1, data=[{"snapshot": "dataset:squat/data@v1", "digest": digest("squat")}]
     )
     model = make_model(people)
-    version, created = services.register_version(model=model, package=package, by=people.trainer)
+    version, created = versions.register_version(model=model, package=package, by=people.trainer)
     assert created and "dataset:squat/data@v1" in upstream(api, version.subject)
     assert replay.check().clean
 
@@ -430,7 +430,7 @@ def test_a_placeholder_behind_a_signed_version_is_not_completed_afterwards(
     complete = ol_event(RunState.COMPLETE, "2026-03-31T12:45:00Z", ["loans"], [])
     assert post(api, "lineage", complete).status_code == 201
     package = make_package(1, training_run={"id": f"run:{RUN_ID}", "authors": ["user:dana"]})
-    version, _ = services.register_version(
+    version, _ = versions.register_version(
         model=make_model(people), package=package, by=people.trainer
     )
     approve(people, version)

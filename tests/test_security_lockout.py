@@ -17,9 +17,9 @@ from auditreg.accounts.domain import Role
 from auditreg.accounts.models import PasswordFailure
 from auditreg.errors import DomainError
 from auditreg.ledger.models import Entry
-from auditreg.registry import services
 from auditreg.registry.domain import Meaning
 from auditreg.registry.models import Signature
+from auditreg.registry.services import signatures
 from tests.conftest import postgres_only
 from tests.factories import make_model, make_version, password, submit
 from tests.test_portal import sign_in
@@ -122,7 +122,7 @@ def test_guesses_at_the_administration_count_towards_the_lock_out(staff_ada, cli
 
 
 def validate(who, version, secret: str):
-    return services.sign(
+    return signatures.sign(
         record=version,
         meaning=Meaning.VALIDATED,
         role=Role.VALIDATOR,

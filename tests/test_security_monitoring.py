@@ -22,8 +22,8 @@ from auditreg.accounts.models import Principal
 from auditreg.errors import DomainError
 from auditreg.facts.record import write_fact
 from auditreg.ledger.models import Entry
-from auditreg.registry import services
 from auditreg.registry.models import ModelVersion
+from auditreg.registry.services import monitoring
 from reports import figures
 from reports import services as reports
 from reports.models import ReportStatus
@@ -111,7 +111,7 @@ def in_use(people) -> ModelVersion:
     model = make_model(people)
     version = approve(people, make_version(people, model))
     authorize(people, version, make_use_case(people, model))
-    services.set_threshold(model=model, metric="psi", upper="0.25", by=people.vic)
+    monitoring.set_threshold(model=model, metric="psi", upper="0.25", by=people.vic)
     return deploy(people, version)
 
 
@@ -151,14 +151,14 @@ def test_the_api_refuses_figures_out_of_range_and_records_nothing(people, in_use
 @pytest.mark.parametrize("value", ["1e999999999", "1" * 29])
 def test_thresholds_out_of_range_are_refused(people, in_use, value):
     with pytest.raises(DomainError):
-        services.set_threshold(model=in_use.model, metric="psi", upper=value, by=people.vic)
+        monitoring.set_threshold(model=in_use.model, metric="psi", upper=value, by=people.vic)
 
 
 @pytest.mark.django_db
 def test_figures_within_range_are_still_recorded_exactly(people, in_use):
     day = in_use.registered_at.date()
     for n, value in enumerate(["999999999999999999", "0.0000000000000000000000000001", "-0.5"]):
-        record = services.record_monitoring(
+        record = monitoring.record_monitoring(
             version=in_use,
             metric="balance",
             value=value,

@@ -18,9 +18,9 @@ from auditreg.accounts import services as accounts
 from auditreg.accounts.domain import Role
 from auditreg.errors import DomainError
 from auditreg.ledger.models import Entry
-from auditreg.registry import services
 from auditreg.registry.domain import Meaning
 from auditreg.registry.models import Signature
+from auditreg.registry.services import signatures
 from tests.factories import make_model, make_version, password, sign, submit
 from tests.test_portal import sign_in
 
@@ -69,7 +69,7 @@ def test_a_password_set_behind_the_ledger_neither_signs_in_nor_signs(people):
 
     assert sign_in(Client(), "vic", CHOSEN).status_code == 200  # refused
     with pytest.raises(DomainError, match="set outside auditreg's record"):
-        services.sign(
+        signatures.sign(
             record=version,
             meaning=Meaning.VALIDATED,
             role=Role.VALIDATOR,

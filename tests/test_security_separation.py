@@ -11,8 +11,8 @@ from auditreg.accounts import services as accounts
 from auditreg.accounts.domain import Role
 from auditreg.accounts.models import Principal
 from auditreg.errors import DomainError
-from auditreg.registry import services
 from auditreg.registry.domain import Meaning
+from auditreg.registry.services import signatures, versions
 from tests.factories import make_model, make_package, make_version, password, sign, submit
 
 pytestmark = pytest.mark.django_db
@@ -32,7 +32,7 @@ def pat(people):
 
 def corrected(version, by, **changes):
     package = {**make_package(1), **changes}
-    return services.correct_version(version=version, package=package, reason="typo", by=by)
+    return versions.correct_version(version=version, package=package, reason="typo", by=by)
 
 
 def test_who_signed_authored_cannot_validate_after_correcting_the_version(people, pat):
@@ -75,7 +75,7 @@ def test_who_signed_authored_cannot_request_changes_after_a_correction(people, p
     sign(pat, version, Meaning.AUTHORED, Role.DEVELOPER)
     version = corrected(version, people.dana, metrics={"auc": "0.85"})
     with pytest.raises(DomainError, match="separation of duties"):
-        services.request_changes(version=version, role=Role.VALIDATOR, comment="?", by=pat)
+        signatures.request_changes(version=version, role=Role.VALIDATOR, comment="?", by=pat)
 
 
 def test_an_independent_validator_still_validates_a_corrected_version(people):

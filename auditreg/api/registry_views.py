@@ -23,9 +23,9 @@ from auditreg.api.auth import Ingest, Readable, TokenUser, acting_principal
 from auditreg.api.idempotency import idempotent
 from auditreg.api.pagination import Pages
 from auditreg.proofs.checks import sha256_of
-from auditreg.registry import services
 from auditreg.registry.models import Authorization, ModelVersion, RegisteredModel, UseCase
 from auditreg.registry.queries import as_of
+from auditreg.registry.services import monitoring, signatures, versions
 
 
 class ByRegistration(Pages):
@@ -63,7 +63,7 @@ class ModelList(generics.ListAPIView[RegisteredModel]):
         body = s.ModelIn(data=request.data)
         body.is_valid(raise_exception=True)
         existed = RegisteredModel.objects.filter(slug=body.validated_data["slug"]).exists()
-        model = services.register_model(**body.validated_data, by=acting_principal(request))
+        model = versions.register_model(**body.validated_data, by=acting_principal(request))
         answer = status.HTTP_200_OK if existed else status.HTTP_201_CREATED
         return Response(s.ModelOut(model).data, status=answer)
 
@@ -86,7 +86,7 @@ class ModelCorrectionCreate(APIView):
     def post(self, request: Request, slug: str) -> Response:
         body = s.ModelCorrectionIn(data=request.data)
         body.is_valid(raise_exception=True)
-        model = services.correct_model(
+        model = versions.correct_model(
             model=get_object_or_404(RegisteredModel, slug=slug),
             changes=dict(body.validated_data["changes"]),
             reason=body.validated_data["reason"],
@@ -116,7 +116,7 @@ class VersionList(generics.ListAPIView[ModelVersion]):
         body = s.VersionIn(data=request.data)
         body.is_valid(raise_exception=True)
         model = get_object_or_404(RegisteredModel, slug=slug)
-        version, created = services.register_version(
+        version, created = versions.register_version(
             model=model, package=body.validated_data["package"], by=acting_principal(request)
         )
         answer = status.HTTP_201_CREATED if created else status.HTTP_200_OK
@@ -148,7 +148,7 @@ class MonitoringCreate(APIView):
     def post(self, request: Request, slug: str, number: int) -> Response:
         body = s.MonitoringIn(data=request.data)
         body.is_valid(raise_exception=True)
-        record = services.record_monitoring(
+        record = monitoring.record_monitoring(
             version=_version(slug, number), **body.validated_data, by=acting_principal(request)
         )
         return Response(s.MonitoringOut(record).data, status=status.HTTP_201_CREATED)
@@ -169,7 +169,7 @@ class SignatureCreate(APIView):
             )
         body = s.SignIn(data=request.data)
         body.is_valid(raise_exception=True)
-        signature = services.sign(
+        signature = signatures.sign(
             record=_version(slug, number), **body.validated_data, by=acting_principal(request)
         )
         return Response(s.SignatureOut(signature).data, status=status.HTTP_201_CREATED)
@@ -186,7 +186,7 @@ class ContentToSign(APIView):
     def get(self, request: Request, slug: str, number: int) -> Response:
         query = s.ToSign(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
-        content = services.content_to_sign(record=_version(slug, number), **query.validated_data)
+        content = signatures.content_to_sign(record=_version(slug, number), **query.validated_data)
         return Response(
             {**query.validated_data, "content": content, "content_sha256": sha256_of(content)}
         )

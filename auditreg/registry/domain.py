@@ -1,5 +1,6 @@
-"""The registry's vocabulary and rules that need no database: roles, stages, signature
-meanings, the model package, signed content and policy requirements.
+"""The registry's vocabulary and the checks of what it records, needing no database: stages,
+signature meanings, the model package, signed content and policy requirements. The rules
+that decide from them (who may sign what, who built a version) are `rules`.
 
 Pure code (no Django), shared by the services that write facts and the projection that
 rebuilds them from the ledger.
@@ -273,43 +274,3 @@ def check_requirements(items: object, what: str) -> list[Requirement]:
             raise DomainError(f"{what}: a requirement is for 'validated' or 'approved'")
         requirements.append(Requirement(role, meaning, count))
     return requirements
-
-
-@dataclass(frozen=True)
-class Signed:
-    """One signature, as far as a policy is concerned."""
-
-    signer: str
-    role: str
-    meaning: str
-
-
-def missing_signatures(
-    requirements: Iterable[Requirement], signatures: Iterable[Signed]
-) -> list[str]:
-    """What the policy still needs, in words; empty when it is met.
-
-    A signer counts once on a decision, so one person never fills two required roles.
-    """
-    missing = []
-    seen: set[str] = set()
-    signatures = list(signatures)
-    for requirement in requirements:
-        signers = {
-            s.signer
-            for s in signatures
-            if s.role == requirement.role
-            and s.meaning == requirement.meaning
-            and s.signer not in seen
-        }
-        seen |= signers
-        if len(signers) < requirement.count:
-            short = requirement.count - len(signers)
-            missing.append(f"{short} more {requirement.meaning} by {requirement.role}")
-    return missing
-
-
-def signable_now(requirements: list[Requirement], signed: list[Signed]) -> list[Requirement]:
-    """The requirements that can be signed next: approvals wait for the validation sign-off."""
-    validations = [r for r in requirements if r.meaning == Meaning.VALIDATED]
-    return validations if missing_signatures(validations, signed) else requirements

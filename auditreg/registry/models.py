@@ -17,7 +17,8 @@ from auditreg.registry.domain import AuthorizationStatus, Meaning, RiskTier, Sta
 def _choices(
     enum: type[Role] | type[RiskTier] | type[Stage] | type[Meaning],
 ) -> list[tuple[str, str]]:
-    return [(member.value, member.value.replace("_", " ")) for member in enum]
+    """Each stored value with its label: a role in words (`Role.label`), the others as stored."""
+    return [(m.value, m.label if isinstance(m, Role) else m.value) for m in enum]
 
 
 class Policy(models.Model):

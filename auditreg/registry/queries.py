@@ -17,6 +17,7 @@ from django.db.models import Q, QuerySet
 from auditreg.accounts.models import Principal
 from auditreg.accounts.services import READERS, require_role
 from auditreg.errors import DomainError
+from auditreg.registry import rules
 from auditreg.registry.domain import DEPLOYED, Meaning, Stage
 from auditreg.registry.models import (
     Authorization,
@@ -251,7 +252,10 @@ def _signatures(
     subject)."""
     found: dict[str, list[SignatureAt]] = defaultdict(list)
     for s in signatures.filter(recorded_at__lte=moment, binding_valid=True).order_by("seq"):
-        if s.content["facts"] != facts.get(s.subject):
+        signed = s.content.get("facts")
+        if not rules.counts(
+            binding_valid=s.binding_valid, signed_facts=signed, facts=facts[s.subject]
+        ):
             continue
         found[s.subject].append(
             SignatureAt(

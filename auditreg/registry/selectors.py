@@ -10,7 +10,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.utils import timezone
 
 from auditreg.accounts.domain import Role
@@ -25,6 +27,13 @@ from auditreg.registry.models import (
     Signature,
     UseCase,
 )
+
+
+def organisation_zone() -> ZoneInfo:
+    """The organisation's time zone: an authorization runs from the start of its effective day
+    to the end of its expiry day there, and a monitoring window ends by its today."""
+    return ZoneInfo(settings.TIME_ZONE)
+
 
 # --- Policies ------------------------------------------------------------------------------------
 

@@ -30,7 +30,7 @@ from auditreg.accounts.domain import USERNAME, Role, Scope
 from auditreg.accounts.models import ApiToken, Principal, RoleAssignment
 from auditreg.errors import DomainError
 from auditreg.ledger.models import Entry
-from auditreg.registry import rules, services
+from auditreg.registry import rules
 from auditreg.registry.domain import (
     REQUIRED_MEANINGS,
     SIGNING_ROLES,
@@ -39,6 +39,7 @@ from auditreg.registry.domain import (
     stored_requirements,
 )
 from auditreg.registry.models import Policy
+from auditreg.registry.services import policies as tier_policies
 from portal.access import reader_required
 from portal.pages import render_page
 
@@ -598,7 +599,7 @@ def policy_set(request: HttpRequest, me: Principal, tier: str) -> HttpResponse:
     form = PolicyForm(request.POST, prefix=tier, rows=_policy_rows_posted(request, tier))
     if form.is_valid():
         try:
-            policy = services.set_policy(
+            policy = tier_policies.set_policy(
                 risk_tier=RiskTier(tier),
                 approval=form.requirements("approval"),
                 authorization=form.requirements("authorization"),

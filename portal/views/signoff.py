@@ -19,9 +19,10 @@ from auditreg.accounts.domain import Role
 from auditreg.accounts.models import Principal
 from auditreg.errors import DomainError
 from auditreg.proofs.checks import sha256_of
-from auditreg.registry import rules, selectors, services
+from auditreg.registry import rules, selectors
 from auditreg.registry.domain import Meaning, Stage
 from auditreg.registry.models import Authorization, ModelVersion, Policy, Signature
+from auditreg.registry.services import signatures
 from portal import dashboard
 from portal.access import reader_required
 from portal.pages import render_page
@@ -150,14 +151,14 @@ def version_actions(
     version: ModelVersion,
     *,
     policies: dict[str, Policy] | None = None,
-    signatures: list[Signature] | None = None,
+    counting: list[Signature] | None = None,
 ) -> list[Choice]:
     """What this person's roles let them do on a version as it stands: exactly the signatures
     the registry would accept from them (`selectors.offerable`), then requests for changes.
-    `policies` and `signatures` (those counting on the version): when already read."""
+    `policies` and `counting` (the signatures counting on the version): when already read."""
     slug, number = version.model.slug, version.number
     roles = me.roles()
-    offered = selectors.offerable(version, roles, policies=policies, signatures=signatures)
+    offered = selectors.offerable(version, roles, policies=policies, signatures=counting)
     found = [Choice(m.value, r.value, sign_url(slug, number, m, r)) for m, r in offered]
     found += [
         Choice(CHANGES, r.value, sign_url(slug, number, CHANGES, r))
@@ -244,7 +245,7 @@ def _sign(request: HttpRequest, me: Principal, page: SignPage) -> HttpResponse:
     if request.method == "POST":
         try:
             if meaning == CHANGES and isinstance(page.record, ModelVersion):
-                services.request_changes(
+                signatures.request_changes(
                     version=page.record,
                     role=role,  # type: ignore[arg-type]
                     comment=request.POST.get("comment", ""),
@@ -252,7 +253,7 @@ def _sign(request: HttpRequest, me: Principal, page: SignPage) -> HttpResponse:
                 )
                 done = f"Your request for changes (as {role}) was recorded; nothing was signed."
             else:
-                services.sign(
+                signatures.sign(
                     record=page.record,
                     meaning=meaning,  # type: ignore[arg-type]
                     role=role,  # type: ignore[arg-type]
@@ -299,7 +300,7 @@ def _page(
             context["unsignable"] = "changes are requested on a model version"
         return render_page(request, me, "portal/sign.html", "signoffs", context)
     try:
-        content = services.content_to_sign(
+        content = signatures.content_to_sign(
             record=page.record,
             meaning=meaning,  # type: ignore[arg-type]
             role=role,  # type: ignore[arg-type]
@@ -330,7 +331,7 @@ def inbox(request: HttpRequest, me: Principal) -> HttpResponse:
                 me,
                 version,
                 policies=queues.policies,
-                signatures=queues.signatures[version.subject],
+                counting=queues.signatures[version.subject],
             ),
         }
         for version in versions

@@ -15,7 +15,7 @@ from auditreg.accounts.domain import Role
 from auditreg.accounts.models import Principal
 from auditreg.errors import DomainError
 from auditreg.ledger.models import Entry
-from auditreg.registry import queries, rules, selectors, services
+from auditreg.registry import queries, rules, selectors
 from auditreg.registry.domain import AuthorizationStatus, stored_requirements
 from auditreg.registry.models import (
     Authorization,
@@ -25,6 +25,7 @@ from auditreg.registry.models import (
     Signature,
     UseCase,
 )
+from auditreg.registry.services import authorizations
 from portal.access import reader_required
 from portal.pages import render_page
 from portal.views import signoff
@@ -109,7 +110,7 @@ def define(request: HttpRequest, me: Principal) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            uc = services.create_use_case(
+            uc = authorizations.create_use_case(
                 slug=data["slug"],
                 title=data["title"],
                 model=data["model"],
@@ -144,15 +145,15 @@ def use_case(request: HttpRequest, me: Principal, slug: str) -> HttpResponse:
     signatures in one, the tier's policy once."""
     uc = find_use_case(slug)
     now = timezone.now()
-    authorizations = list(
+    listed = list(
         uc.authorizations.select_related("version__model", "fallback").order_by("-number")
     )
-    signatures: dict[str, list[Signature]] = {a.subject: [] for a in authorizations}
-    for s in Signature.objects.filter(authorization__in=authorizations).order_by("seq"):
+    signatures: dict[str, list[Signature]] = {a.subject: [] for a in listed}
+    for s in Signature.objects.filter(authorization__in=listed).order_by("seq"):
         signatures[s.subject].append(s)
     policies = {p.risk_tier: p for p in Policy.objects.filter(risk_tier=uc.model.risk_tier)}
     production = ModelVersion.objects.in_production().filter(model=uc.model).first()
-    rows = [_authorization_row(me, a, signatures[a.subject], policies, now) for a in authorizations]
+    rows = [_authorization_row(me, a, signatures[a.subject], policies, now) for a in listed]
     context = {
         "use_case": uc,
         "production": production,
@@ -230,7 +231,7 @@ def propose(request: HttpRequest, me: Principal, slug: str) -> HttpResponse:
     if request.method == "POST" and signoff.read_only(me):
         return signoff.forbid(request, me)
     versions = {v.number: v for v in ModelVersion.objects.filter(model=uc.model).order_by("number")}
-    today = timezone.now().astimezone(services.organisation_zone()).date()
+    today = timezone.now().astimezone(selectors.organisation_zone()).date()
     initial = {"effective_on": today}
     if request.method == "POST":
         form = ProposalForm(request.POST, versions=list(versions.values()))
@@ -240,7 +241,7 @@ def propose(request: HttpRequest, me: Principal, slug: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            auth = services.propose_authorization(
+            auth = authorizations.propose_authorization(
                 version=versions[data["version"]],
                 use_case=uc,
                 effective_on=data["effective_on"],
@@ -281,7 +282,7 @@ def _policy_window(uc: UseCase, today: date) -> dict[str, Any]:
         "months": policy.review_months,
         "today": today,
         "latest": rules.latest_expiry(policy.review_months, today),
-        "zone": services.organisation_zone().key,
+        "zone": selectors.organisation_zone().key,
         "needs": rules.policy_words(stored_requirements(policy.authorization)),
     }
 
@@ -297,7 +298,9 @@ def roll_back(request: HttpRequest, me: Principal, slug: str) -> HttpResponse:
     refusal = ""
     if request.method == "POST":
         try:
-            restored = services.rollback(use_case=uc, reason=request.POST.get("reason", ""), by=me)
+            restored = authorizations.rollback(
+                use_case=uc, reason=request.POST.get("reason", ""), by=me
+            )
         except DomainError as error:
             refusal = str(error)
         else:

@@ -20,9 +20,9 @@ from auditreg.accounts.domain import Role
 from auditreg.accounts.models import ApiToken
 from auditreg.client import Client
 from auditreg.ledger.models import Entry
-from auditreg.registry import services
 from auditreg.registry.domain import AuthorizationStatus, Meaning, Stage
 from auditreg.registry.models import Authorization, ModelVersion
+from auditreg.registry.services import authorizations
 from reports import services as reports
 from reports.models import ReportRequest
 from tests.browser.conftest import assert_every_field_labelled, in_a_worker, sign_in, sign_out
@@ -221,7 +221,7 @@ def test_a_version_from_a_training_job_is_approved_authorized_and_reported(
     assert ApiToken.objects.get(name="nightly").principal == people.trainer
     sign(people.dana, version, Meaning.AUTHORED, Role.DEVELOPER)  # submitted for validation
     # The use case is defined by an approver, a fact the portal shows but does not create.
-    services.create_use_case(
+    authorizations.create_use_case(
         slug="us-retail-pd",
         title="US retail PD scoring",
         model=version.model,

@@ -81,8 +81,8 @@ from auditreg.accounts.domain import USERNAME
 from auditreg.accounts.models import Principal
 from auditreg.errors import DomainError
 from auditreg.proofs.checks import COMMIT, sha256_of
-from auditreg.registry import services as registry
 from auditreg.registry.models import ModelVersion, RegisteredModel
+from auditreg.registry.services import versions
 from lineage import services
 from lineage.domain import dataset_subject, snapshot_subject
 from lineage.models import Node
@@ -617,7 +617,7 @@ def _record_model(
     if existing is not None:
         return existing, False
     facts = {name: model.tags.get(f"auditreg.{name}") or defaults[name] for name in MODEL_FIELDS}
-    registered = registry.register_model(
+    registered = versions.register_model(
         slug=slug,
         name=model.name,
         owner=facts["owner"],
@@ -640,7 +640,7 @@ def _record_version(
     if existing is not None:
         return existing, False
     package = version_package(version, authors(version.run.user))
-    return registry.register_version(model=model, package=package, by=by)
+    return versions.register_version(model=model, package=package, by=by)
 
 
 def version_package(version: Version, authors: list[str]) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from auditreg.accounts.models import Principal
+from auditreg.registry import rules
 from auditreg.registry.management.commands.seed_demo import DEMO_PASSWORD, PEOPLE
 
 
@@ -50,7 +51,7 @@ class Command(BaseCommand):
         if demo:
             self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
             for username, name, role, _ in demo:
-                self.stdout.write(f"  {username:<6} {name:<24} {role.replace('_', ' ')}")
+                self.stdout.write(f"  {username:<6} {name:<24} {rules.role_words(role)}")
         self.stdout.write("")
 
     def start_worker(self) -> subprocess.Popen[bytes]:

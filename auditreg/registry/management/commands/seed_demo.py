@@ -18,10 +18,10 @@ from auditreg.accounts import services as accounts
 from auditreg.accounts.domain import Role
 from auditreg.accounts.models import Principal
 from auditreg.accounts.services import SYSTEM
-from auditreg.registry import services
 from auditreg.registry.domain import Meaning, RiskTier, Stage
 from auditreg.registry.models import ModelVersion
 from auditreg.registry.queries import as_of, format_registry_at
+from auditreg.registry.services import authorizations, monitoring, policies, signatures, versions
 from lineage import services as lineage
 
 DEMO_PASSWORD = "auditreg-demo"  # noqa: S105 - sample logins, printed for the demo
@@ -178,8 +178,8 @@ class Command(BaseCommand):
         people["trainer"] = accounts.enroll_service(
             name="trainer", printed_name="Nightly training pipeline", roles=[Role.DEVELOPER], by=ada
         )
-        for tier, policy in services.DEFAULT_POLICIES.items():
-            services.set_policy(risk_tier=tier, **policy, by=people["marc"])
+        for tier, policy in policies.DEFAULT_POLICIES.items():
+            policies.set_policy(risk_tier=tier, **policy, by=people["marc"])
         return people
 
     def record_data(self, p: dict[str, Principal]) -> None:
@@ -229,11 +229,11 @@ class Command(BaseCommand):
             },
             by=by,
         )
-        version, _ = services.register_version(model=model, package=package, by=by)
+        version, _ = versions.register_version(model=model, package=package, by=by)
         return version
 
     def sign(self, who: Principal, record: Any, meaning: Meaning, role: Role, comment: str) -> None:
-        services.sign(
+        signatures.sign(
             record=record,
             meaning=meaning,
             role=role,
@@ -272,7 +272,7 @@ class Command(BaseCommand):
         conditions: list[str],
         fallback: ModelVersion | None = None,
     ) -> None:
-        authorization = services.propose_authorization(
+        authorization = authorizations.propose_authorization(
             version=version,
             use_case=use_case,
             effective_on=timezone.localdate(),
@@ -290,7 +290,7 @@ class Command(BaseCommand):
         )
 
     def credit_history(self, p: dict[str, Principal]) -> datetime:
-        model = services.register_model(
+        model = versions.register_model(
             slug="credit-pd",
             name="Retail credit PD",
             owner="Retail Credit Risk Analytics",
@@ -313,7 +313,7 @@ class Command(BaseCommand):
         )
         v2 = self.register_version(model, credit_package(2, "0.8412", "0.5210"), by=trainer)
         self.approve_version(p, v2, "dana", "vic", "alice")
-        use_case = services.create_use_case(
+        use_case = authorizations.create_use_case(
             slug="us-retail-credit-pd",
             title="US retail credit PD scoring",
             model=model,
@@ -323,17 +323,17 @@ class Command(BaseCommand):
         )
         conditions = ["Annual revalidation", "Quarterly PSI below 0.25"]
         self.authorize(p, v2, use_case, "dana", "alice", conditions)
-        services.change_stage(version=v2, to=Stage.PRODUCTION, reason="CHG-20417", by=p["dana"])
-        services.set_threshold(model=model, metric="psi", upper="0.25", by=p["vic"])
+        versions.change_stage(version=v2, to=Stage.PRODUCTION, reason="CHG-20417", by=p["dana"])
+        monitoring.set_threshold(model=model, metric="psi", upper="0.25", by=p["vic"])
         today = timezone.localdate()
-        services.record_monitoring(
+        monitoring.record_monitoring(
             version=v2, metric="psi", value="0.07", window_start=today, window_end=today, by=trainer
         )
         v3 = self.register_version(model, credit_package(3, "0.8530", "0.5370"), by=trainer)
         self.approve_version(p, v3, "dana", "vic", "alice")
         self.authorize(p, v3, use_case, "dana", "alice", conditions, fallback=v2)
-        services.change_stage(version=v3, to=Stage.PRODUCTION, reason="CHG-20533", by=p["dana"])
-        services.record_monitoring(
+        versions.change_stage(version=v3, to=Stage.PRODUCTION, reason="CHG-20533", by=p["dana"])
+        monitoring.record_monitoring(
             version=v3,
             metric="psi",
             value="0.31",
@@ -344,13 +344,13 @@ class Command(BaseCommand):
         )
         before_rollback = timezone.now()
         reason = "PSI 0.31 above the 0.25 threshold on the first production day"
-        services.rollback(use_case=use_case, reason=reason, by=p["alice"])
+        authorizations.rollback(use_case=use_case, reason=reason, by=p["alice"])
         v3_authorization = use_case.authorizations.get(version=v3)
         self.sign(p["marc"], v3_authorization, Meaning.REVOKED, Role.MODEL_RISK_COMMITTEE, reason)
         return before_rollback
 
     def stroke_history(self, p: dict[str, Principal]) -> None:
-        model = services.register_model(
+        model = versions.register_model(
             slug="stroke-lvo",
             name="LVO stroke triage",
             owner="Neuro Imaging AI",
@@ -361,7 +361,7 @@ class Command(BaseCommand):
             limitations="Not for diagnosis; not validated under 18 years or on non-contrast CT",
             by=p["devi"],
         )
-        use_case = services.create_use_case(
+        use_case = authorizations.create_use_case(
             slug="lvo-triage-cta-adults",
             title="LVO stroke triage on CTA, adults",
             model=model,
@@ -372,15 +372,15 @@ class Command(BaseCommand):
         self.approve_version(p, v1, "devi", "vera", "quinn")
         conditions = ["Radiologist reads every study", "Sites with 64-slice CT or better"]
         self.authorize(p, v1, use_case, "devi", "quinn", conditions)
-        services.change_stage(version=v1, to=Stage.PRODUCTION, reason="CR-118", by=p["devi"])
+        versions.change_stage(version=v1, to=Stage.PRODUCTION, reason="CR-118", by=p["devi"])
         v2 = self.register_version(model, stroke_package(2, "0.94"), by=p["devi"])
         self.approve_version(p, v2, "devi", "vera", "quinn")
         self.authorize(p, v2, use_case, "devi", "quinn", conditions, fallback=v1)
-        services.change_stage(version=v2, to=Stage.PRODUCTION, reason="CR-131", by=p["devi"])
-        services.set_threshold(model=model, metric="sensitivity", lower="0.85", by=p["vera"])
+        versions.change_stage(version=v2, to=Stage.PRODUCTION, reason="CR-131", by=p["devi"])
+        monitoring.set_threshold(model=model, metric="sensitivity", lower="0.85", by=p["vera"])
         today = timezone.localdate()
         for site, value in (("site-a", "0.95"), ("site-b", "0.92")):
-            services.record_monitoring(
+            monitoring.record_monitoring(
                 version=v2,
                 metric="sensitivity",
                 value=value,

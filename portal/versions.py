@@ -3,8 +3,9 @@ by `reports.content` in a fixed number of queries, plus the ledger entries it re
 
 from typing import Any
 
+from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import Http404
+from django.http import Http404, QueryDict
 from django.urls import NoReverseMatch, reverse
 
 from auditreg.errors import DomainError
@@ -19,18 +20,32 @@ from reports import content, figures
 
 # The first hex digits of an entry hash shown in lists; the entry page shows all of it.
 SHORT_HASH = 12
+# A model's versions and use cases are listed a page at a time.
+PAGE_SIZE = 50
 
 
-def model_page(slug: str) -> dict[str, Any]:
-    """The model's inventory facts, its versions and its use cases. Unknown slug → 404."""
+def model_page(slug: str, params: QueryDict) -> dict[str, Any]:
+    """The model's inventory facts, its versions (newest first) and its use cases, each list
+    a page at a time (`page`, `uses`). Unknown slug → 404."""
     model = RegisteredModel.objects.filter(slug=slug).first()
     if model is None:
         raise Http404(f"there is no model {slug}")
+    versions = ModelVersion.objects.filter(model=model).order_by("-number")
+    use_cases = UseCase.objects.filter(model=model).order_by("slug")
     return {
         "model": model,
-        "versions": list(ModelVersion.objects.filter(model=model).order_by("-number")),
-        "use_cases": list(UseCase.objects.filter(model=model).order_by("slug")),
+        "versions": Paginator(versions, PAGE_SIZE).get_page(params.get("page")),
+        "versions_params": _without(params, "page"),
+        "use_cases": Paginator(use_cases, PAGE_SIZE).get_page(params.get("uses")),
+        "use_cases_params": _without(params, "uses"),
     }
+
+
+def _without(params: QueryDict, name: str) -> str:
+    """The query string without parameter `name`: the other list keeps its page."""
+    kept = params.copy()
+    kept.pop(name, None)
+    return kept.urlencode()
 
 
 def version_page(slug: str, number: int, diff: str) -> dict[str, Any]:

@@ -62,6 +62,7 @@ HOSTILE: dict[str, str] = {
 # the GET forms the page itself shows, which are found on the page.
 READS: dict[str, list[str]] = {
     "models": ["q", "domain", "risk_tier", "stage", "owner", "use_case", "sort", "page"],
+    "model": ["page", "uses"],
     "version": ["diff"],
     "sign": ["meaning", "role", "expired"],
     "authorization-sign": ["meaning", "role", "expired"],

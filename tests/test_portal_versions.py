@@ -57,6 +57,27 @@ def test_auditor_reads_the_model_page_with_its_versions(in_use, client):
     assert "us-retail-pd" in page.text
 
 
+def test_the_model_page_lists_versions_and_use_cases_a_page_at_a_time(
+    in_use, people, client, monkeypatch
+):
+    monkeypatch.setattr("portal.versions.PAGE_SIZE", 2)
+    for n in (2, 3):
+        make_version(people, in_use.model, n)
+    make_use_case(people, in_use.model, slug="us-retail-pd-2")
+    make_use_case(people, in_use.model, slug="us-retail-pd-3")
+    sign_in(client, "olga")
+    first = client.get("/models/credit-pd").text
+    assert "3 versions, page 1 of 2" in first
+    assert 'href="/models/credit-pd/versions/3"' in first
+    assert PAGE not in first
+    assert 'href="?page=2" rel="next"' in first
+    assert 'href="?uses=2" rel="next"' in first
+    second = client.get("/models/credit-pd?page=2&uses=2").text
+    assert f'href="{PAGE}"' in second
+    assert "us-retail-pd-3" in second and "us-retail-pd-2" not in second
+    assert 'href="?uses=2&amp;page=1" rel="prev"' in second
+
+
 def test_auditor_reads_the_version_page_with_its_facts(in_use, people, client):
     monitoring.record_monitoring(
         version=in_use,

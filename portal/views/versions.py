@@ -11,7 +11,8 @@ from portal.views import signoff
 
 @reader_required
 def model(request: HttpRequest, me: Principal, slug: str) -> HttpResponse:
-    return render_page(request, me, "portal/model.html", "models", versions.model_page(slug))
+    page = versions.model_page(slug, request.GET)
+    return render_page(request, me, "portal/model.html", "models", page)
 
 
 @reader_required

@@ -137,6 +137,27 @@ class VersionDetail(APIView):
         return Response(s.VersionOut(_version(slug, number)).data)
 
 
+class VersionCorrectionCreate(APIView):
+    """Supersede a version's package facts (never its artifact) while it is in development or
+    validation, with a reason: a `version.corrected` entry. A developer; signatures already
+    given were bound to the old facts and stop counting, and a request for changes is closed."""
+
+    permission_classes = [Ingest]
+
+    @extend_schema(request=s.VersionCorrectionIn, responses={201: s.VersionOut})
+    @idempotent
+    def post(self, request: Request, slug: str, number: int) -> Response:
+        body = s.VersionCorrectionIn(data=request.data)
+        body.is_valid(raise_exception=True)
+        version = versions.correct_version(
+            version=_version(slug, number),
+            package=body.validated_data["package"],
+            reason=body.validated_data["reason"],
+            by=acting_principal(request),
+        )
+        return Response(s.VersionOut(version).data, status=status.HTTP_201_CREATED)
+
+
 class MonitoringCreate(APIView):
     """Record a performance figure of a version in use; a figure outside the model's
     threshold marks the version review-required."""

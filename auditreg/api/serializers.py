@@ -74,6 +74,11 @@ class VersionIn(Strict):
     package = serializers.DictField(help_text="the model package (see the README)")
 
 
+class VersionCorrectionIn(Strict):
+    package = serializers.DictField(help_text="the corrected model package, same artifact")
+    reason = serializers.CharField(max_length=2000)
+
+
 class MonitoringIn(Strict):
     metric = serializers.CharField(max_length=100)
     value = serializers.CharField(max_length=40, help_text='a decimal string, such as "0.84"')

@@ -19,6 +19,11 @@ urlpatterns = [
     ),
     path("models/<slug:slug>/versions", registry.VersionList.as_view(), name="version-list"),
     path(VERSION, registry.VersionDetail.as_view(), name="version-detail"),
+    path(
+        f"{VERSION}/corrections",
+        registry.VersionCorrectionCreate.as_view(),
+        name="version-corrections",
+    ),
     path(f"{VERSION}/monitoring", registry.MonitoringCreate.as_view(), name="monitoring"),
     path(f"{VERSION}/signatures", registry.SignatureCreate.as_view(), name="signatures"),
     path(f"{VERSION}/content-to-sign", registry.ContentToSign.as_view(), name="content-to-sign"),

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
 DEMO_ENV := DEBUG=1
 
-.PHONY: demo install install-mlflow lint test test-sqlite test-postgres bench bench-registry bench-ingest bench-provenance bench-reports bench-portal clean
+.PHONY: demo install install-mlflow lint test test-sqlite test-postgres bench bench-append bench-registry bench-replay bench-ingest bench-provenance bench-reports bench-portal clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -73,7 +73,9 @@ test-postgres: install-mlflow
 ## database; see docs/benchmarks.md). bench-registry: the registry's alone.
 bench: install-mlflow $(VENV)/.installed-bench
 	DATABASE_URL=$(POSTGRES_URL) $(BIN)/python -m bench.ledger
+	DATABASE_URL=$(POSTGRES_URL) $(BIN)/python -m bench.append
 	DATABASE_URL=$(POSTGRES_URL) $(BIN)/python -m bench.registry
+	DATABASE_URL=$(POSTGRES_URL) $(BIN)/python -m bench.replay
 	DATABASE_URL=$(POSTGRES_URL) $(BIN)/python -m bench.ingest
 	DATABASE_URL=$(POSTGRES_URL) $(BIN)/python -m bench.provenance
 	DATABASE_URL=$(POSTGRES_URL) $(BIN)/python -m bench.reports
@@ -81,6 +83,15 @@ bench: install-mlflow $(VENV)/.installed-bench
 
 bench-registry: install
 	DATABASE_URL=$(POSTGRES_URL) $(BIN)/python -m bench.registry
+
+## bench-append: appends by 1 and 8 writers against plain inserts into a copy of the ledger's
+## table (its own database). bench-replay: replay_ledger --check against reading the same
+## entries, on a registry it builds once and keeps (`python -m bench.replay --drop` removes it).
+bench-append: install
+	DATABASE_URL=$(POSTGRES_URL) $(BIN)/python -m bench.append
+
+bench-replay: install
+	DATABASE_URL=$(POSTGRES_URL) $(BIN)/python -m bench.replay
 
 ## bench-ingest: versions over HTTP (gunicorn) against an MLflow tracking server on the same
 ## PostgreSQL. bench-provenance: upstream, downstream and diff in a 100,000-node graph.

@@ -14,32 +14,22 @@ and monitoring records, topped up with monitoring records to --entries ledger en
 """
 
 import argparse
-import cProfile
 import hashlib
-import json
 import multiprocessing
 import multiprocessing.connection
-import pstats
 import random
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
-from bench.ledger import (
-    BENCH_DB,
-    interleaved_best_of,
-    percentile,
-    print_table,
-    scratch_database,
-)
+from bench import replay
+from bench.ledger import BENCH_DB, percentile, print_table, scratch_database
 
 if TYPE_CHECKING:
     from auditreg.accounts.models import Principal
-    from auditreg.facts.replay import Replay
     from auditreg.registry.models import Authorization, ModelVersion, UseCase
 
 Row = tuple[str, str, str, str]
@@ -171,35 +161,11 @@ def run(args: argparse.Namespace) -> None:
         )
     )
 
-    run_check, last = checker()
-    baseline, parsed, replayed, checked = interleaved_best_of(
-        3, read_entries, parse_entries, replay_only, run_check
-    )
-    result = next((r for r in last if not r.clean or r.entries != n), last[-1])
-    if not result.clean or result.entries != n:
-        print("\n".join((result.anomalies + result.differences)[:50]), file=sys.stderr)
-        sys.exit(
-            f"replay check FAILED: {len(result.differences)} differences, "
-            f"{len(result.anomalies)} anomalies, {result.entries:,} of {n:,} entries"
-        )
-    rows.append(
-        (
-            f"replay_ledger --check, {n:,} entries ({result.rows:,} rows), s",
-            f"{checked:.2f}",
-            f"read same entries {baseline:.2f}",
-            f"{checked / baseline:.2f} (target <= 3)",
-        )
-    )
-    rows.append(
-        (
-            "  of which replay() into memory (parse, project), s",
-            f"{replayed:.2f}",
-            f"read + json.loads {parsed:.2f}",
-            f"{replayed / baseline:.2f} (parse alone {parsed / baseline:.2f})",
-        )
-    )
+    rows += replay.measure(3)
     if args.profile:
-        profile(run_check)
+        from auditreg.facts.replay import check
+
+        replay.profile(check)
 
     full = measure_as_of(args.moments, args.seed + 1)
     large = f"{n:,} entries, {args.models:,} models"
@@ -272,68 +238,6 @@ def build_row(entries: int, seconds: float) -> Row:
         f"{seconds:.0f} s",
         f"{entries / seconds:,.0f} entries/s",
     )
-
-
-def checker() -> tuple[Callable[[], object], list["Replay"]]:
-    """`replay.check()`, keeping each result to confirm it found no difference."""
-    from auditreg.facts import replay
-
-    results: list[Replay] = []
-
-    def run_check() -> None:
-        results.append(replay.check())
-
-    return run_check, results
-
-
-@contextmanager
-def snapshot() -> Iterator[None]:
-    """A read-only repeatable-read transaction, as `replay.check()` opens."""
-    from django.db import connection, transaction
-
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        yield
-
-
-def read_entries() -> int:
-    """The baseline: the same rows (`body`) through the same server-side cursor, in the
-    same kind of transaction, every row consumed."""
-    from auditreg.ledger.integrity import entry_rows
-
-    count = 0
-    with snapshot():
-        for (body,) in entry_rows("body"):
-            count += len(body) > 0
-    return count
-
-
-def parse_entries() -> int:
-    """Reading the same entries and parsing each one's JSON, nothing more."""
-    from auditreg.ledger.integrity import entry_rows
-
-    count = 0
-    with snapshot():
-        for (body,) in entry_rows("body"):
-            count += len(json.loads(bytes(body)))
-    return count
-
-
-def replay_only() -> None:
-    """`replay.replay()` alone: every entry parsed and projected into memory, no compare."""
-    from auditreg.facts import replay
-
-    with snapshot():
-        replay.replay()
-
-
-def profile(function: Callable[[], object]) -> None:
-    profiler = cProfile.Profile()
-    profiler.runcall(function)
-    stats = pstats.Stats(profiler, stream=sys.stderr)
-    stats.sort_stats("cumulative").print_stats(30)
-    stats.sort_stats("tottime").print_stats(20)
 
 
 @dataclass

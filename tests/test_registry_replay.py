@@ -2,18 +2,28 @@
 added or removed behind the ledger's back is reported."""
 
 import io
+from datetime import date, timedelta
+from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection, models
 from django.utils import timezone
 
+from auditreg.accounts.domain import Role
+from auditreg.accounts.models import Principal
+from auditreg.errors import DomainError
 from auditreg.facts import replay
 from auditreg.facts.projections import keys, tables
 from auditreg.ledger import services as ledger
 from auditreg.proofs.entry import Actor
+from auditreg.registry.domain import Meaning
 from auditreg.registry.models import ModelVersion, Signature
-from tests.conftest import raw
+from auditreg.registry.services import signatures
+from lineage.services import record_openlineage_event
+from tests.conftest import postgres_only, raw
 from tests.factories import approve, authorize, deploy, make_model, make_use_case, make_version
+from tests.test_openlineage import an_event
 
 
 @pytest.fixture
@@ -63,7 +73,6 @@ def test_a_signature_moved_to_another_record_is_reported(history, people):
 
 
 def test_a_row_added_or_deleted_behind_the_ledgers_back_is_reported(history):
-    raw("DELETE FROM registry_reviewperiod")  # nothing to delete: no monitoring breach yet
     raw("DELETE FROM registry_stageperiod WHERE seq = (SELECT MAX(seq) FROM registry_stageperiod)")
     check_fails("in the ledger but missing from the table")
     replay.rebuild()
@@ -147,3 +156,107 @@ def test_replay_ledger_checks_by_default_and_rewrites_only_when_confirmed(histor
     assert ModelVersion.objects.get(pk=history.pk).stage == "retired"  # nothing rewritten
     call_command("replay_ledger", "--rebuild", "--yes", stdout=io.StringIO())
     call_command("replay_ledger", stdout=io.StringIO())
+
+
+# --- Every projected table, whatever the projections ---------------------------------------
+
+
+@pytest.fixture
+def every_table(db: None) -> None:
+    """The demo's history, and what it lacks (a refused signature, an OpenLineage event), so
+    that every projected table holds rows."""
+    call_command("seed_demo", stdout=io.StringIO())
+    version = ModelVersion.objects.order_by("registered_seq").first()
+    assert version is not None
+    with pytest.raises(DomainError, match="password is not correct"):
+        signatures.sign(
+            record=version,
+            meaning=Meaning.AUTHORED,
+            role=Role.DEVELOPER,
+            password="not the password",
+            by=Principal.objects.get(actor_id="user:dana"),
+        )
+    record_openlineage_event(event=an_event(), by=Principal.objects.get(actor_id="service:trainer"))
+
+
+def test_in_every_table_a_changed_column_or_key_is_reported(every_table):
+    for tamper in (_change_a_column, _change_the_key):
+        expected = [line for table in keys() for line in tamper(table)]
+        found = replay.check().differences
+        assert len(found) == len(expected), (expected, found)
+        for line, difference in zip(expected, found, strict=True):
+            assert difference.startswith(line), (line, found)
+        replay.rebuild()
+    assert replay.check().clean
+
+
+@postgres_only
+def test_a_row_repeated_once_its_key_is_no_longer_unique_is_reported(every_table):
+    model = tables()["monitoring"]
+    table = model._meta.db_table
+    names = ", ".join(f.column for f in model._meta.concrete_fields if not f.primary_key)
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, table)
+    (unique,) = [name for name, c in constraints.items() if c["unique"] and c["columns"] == ["seq"]]
+    raw("SET CONSTRAINTS ALL IMMEDIATE")  # no ALTER TABLE while foreign key checks are pending
+    raw(f"ALTER TABLE {table} DROP CONSTRAINT {unique}")
+    raw(f"INSERT INTO {table} ({names}) SELECT {names} FROM {table} ORDER BY seq LIMIT 1")
+    seq = model._default_manager.order_by("seq").values_list("seq")[0][0]
+    assert replay.check().differences == [f"monitoring {seq}: in the table 2 times"]
+
+
+def _key(table: str, row: models.Model) -> str:
+    return "/".join(str(getattr(row, column)) for column in keys()[table])
+
+
+def _a_row(table: str) -> models.Model:
+    row = tables()[table]._default_manager.order_by("pk").first()
+    assert row is not None, f"the history has no {table} row: extend every_table"
+    return row
+
+
+def _change_a_column(table: str) -> list[str]:
+    """Change a column that is neither the key nor a reference; the difference expected."""
+    row = _a_row(table)
+    field = next(
+        f
+        for f in row._meta.concrete_fields
+        if f.attname in replay.columns(table)
+        and f.attname not in keys()[table]
+        and not f.is_relation
+    )
+    value = _other_than(field, getattr(row, field.attname))
+    type(row)._default_manager.filter(pk=row.pk).update(**{field.attname: value})
+    return [f"{table} {_key(table, row)}: {field.attname} is "]
+
+
+def _change_the_key(table: str) -> list[str]:
+    """Give a row another natural key: the ledger's row is missing, another is extra."""
+    row = _a_row(table)
+    before = _key(table, row)
+    column = keys()[table][-1]
+    field = next(f for f in row._meta.concrete_fields if f.attname == column)
+    value = _other_than(field, getattr(row, column))
+    type(row)._default_manager.filter(pk=row.pk).update(**{column: value})
+    setattr(row, column, value)
+    return [
+        f"{table} {_key(table, row)}: in the table but not in the ledger",
+        f"{table} {before}: in the ledger but missing from the table",
+    ]
+
+
+def _other_than(field: Any, value: Any) -> Any:
+    """A value of the field's type that differs from `value` and fits the column."""
+    if isinstance(field, models.BooleanField):
+        return not value
+    if isinstance(field, models.IntegerField):
+        return (value or 0) + 10**9
+    if isinstance(field, models.DateTimeField):
+        return (value or timezone.now()) + timedelta(seconds=1)
+    if isinstance(field, models.DateField):
+        return (value or date(2026, 1, 1)) + timedelta(days=1)
+    if isinstance(field, models.JSONField):
+        return {"tampered": value}
+    assert isinstance(value, str | None), (field, value)
+    text = ((value or "") + "x")[-(field.max_length or 1000) :]
+    return text if text != value else "y" * len(text)

@@ -1,26 +1,22 @@
 """Replaying the ledger: every projection rebuilt from the entries alone, checked against
 the live tables (`replay_ledger`, the default) or written over them (`--rebuild --yes`)."""
 
+import gc
 import json
-import multiprocessing
-import multiprocessing.queues
-import threading
-import traceback
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import closing, contextmanager, suppress
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection
 from typing import Any
 
 from django.db import connection, transaction
 from django.utils.module_loading import import_string
 
-from auditreg.facts.kernel import Fact, MemoryStore, ProjectionError, Row, Store, getter
+from auditreg.facts.kernel import Fact, MemoryStore, Row, Store, getter
 from auditreg.facts.projections import keys, projections, tables
 from auditreg.ledger.services import lock_ledger
 
 MAX_REPORTED = 50
-BATCH = 5_000  # entries, or live rows, per message to the replaying process
+BATCH = 10_000  # entries read at a time
 
 Apply = Callable[[Fact, Store], list[str]]
 
@@ -40,36 +36,26 @@ class Replay:
 def replay() -> tuple[MemoryStore, Replay]:
     """Apply every ledger entry, from seq 0, to an empty in-memory store."""
     projector = Projector()
-    for bodies in _entry_batches():
-        projector.add(bodies)
+    with _collector_paused():
+        for bodies in _entry_batches():
+            projector.add(bodies)
     return projector.store, projector.finish()
 
 
-def check(*, pipelined: bool = True) -> Replay:
+def check() -> Replay:
     """Rebuild every projection from the ledger and compare it, row by row and column by
     column, with the live tables. Reads one snapshot: entries and tables are from the same
-    moment.
-
-    With `pipelined` (and where a child process can be forked), the entries are parsed and
-    projected in a child process while this one reads them, then the live tables, so
-    reading and replaying run on two cores; the differences reported are the same either way.
-    """
-    with _snapshot():
-        projector = _ForkedProjector() if pipelined and _can_fork() else Projector()
-        with closing(projector):
-            for bodies in _entry_batches():
-                projector.add(bodies)
-            for table in keys():
-                projector.live(table, _live_rows(table))
-            differences = [
-                difference
-                for projection in projections()
-                if projection.extra_check
-                for difference in import_string(projection.extra_check)()
-            ]
-            result = projector.finish()
-    result.differences += differences
-    return result
+    moment."""
+    with _snapshot(), _collector_paused():
+        projector = Projector()
+        for bodies in _entry_batches():
+            projector.add(bodies)
+        for table in keys():
+            projector.compare(table, _live_rows(table))
+        for projection in projections():
+            if projection.extra_check:
+                projector.result.differences += import_string(projection.extra_check)()
+    return projector.finish()
 
 
 def rebuild() -> Replay:
@@ -95,8 +81,8 @@ def columns(table: str) -> list[str]:
 
 class Projector:
     """Entries applied in seq order to an empty MemoryStore, each body parsed once and each
-    fact handed only to the projections that apply its kind; then, if given the live
-    tables' rows, the differences between the two."""
+    fact handed only to the projections that apply its kind; then the differences between
+    the tables it rebuilt and the live ones."""
 
     def __init__(self) -> None:
         self.store = MemoryStore(keys())
@@ -118,104 +104,29 @@ class Projector:
                     anomalies += apply(fact, store)
         self.result.entries += len(bodies)
 
-    def live(self, table: str, rows: list[tuple[Any, ...]]) -> None:
+    def compare(self, table: str, rows: list[tuple[Any, ...]]) -> None:
+        """Add the differences between a projected table and its live rows (`_live_rows`)."""
         self.result.differences += _compare(table, self.store.tables[table], rows)
 
     def finish(self) -> Replay:
         self.result.rows = sum(len(rows) for rows in self.store.tables.values())
         return self.result
 
-    def close(self) -> None:
-        pass
-
-
-class _ForkedProjector:
-    """A Projector in a forked child process, fed through a queue, so that this process
-    reads on while the child parses and projects.
-
-    The queue's feeder thread writes to the child as fast as it takes messages, so reading
-    the live tables here overlaps with replaying there. The child never touches the
-    database connection it inherits and leaves with os._exit (multiprocessing does that),
-    so the connection is not closed under this process.
-    """
-
-    def __init__(self) -> None:
-        context = multiprocessing.get_context("fork")
-        self.queue: multiprocessing.queues.Queue[Any] = context.Queue()
-        self.outcome, outcome = context.Pipe(duplex=False)
-        self.child = context.Process(
-            target=_project_in_child, args=(self.queue, outcome), daemon=True
-        )
-        self.child.start()
-        outcome.close()
-        self.finished = False
-
-    def add(self, bodies: list[bytes]) -> None:
-        self.queue.put(("entries", bodies))
-
-    def live(self, table: str, rows: list[tuple[Any, ...]]) -> None:
-        for start in range(0, len(rows), BATCH):
-            self.queue.put(("live", table, rows[start : start + BATCH]))
-        self.queue.put(("compare", table))
-
-    def finish(self) -> Replay:
-        self.queue.put(None)
-        self.finished = True
-        try:
-            outcome = self.outcome.recv()
-        except EOFError:
-            raise RuntimeError("the replaying process died without a result") from None
-        if outcome[0] == "projection error":
-            raise ProjectionError(*outcome[1:])
-        if outcome[0] == "crashed":
-            raise RuntimeError(f"the replaying process failed:\n{outcome[1]}")
-        result: Replay = outcome[1]
-        return result
-
-    def close(self) -> None:
-        if not self.finished:  # stopped by an error here: let the child drain and answer
-            self.queue.put(None)
-            with suppress(EOFError):
-                self.outcome.recv()
-        # The queue's feeder thread ends here; a later check() may fork again.
-        self.queue.close()
-        self.queue.join_thread()
-        self.child.join()
-        self.outcome.close()
-
-
-def _project_in_child(queue: "multiprocessing.queues.Queue[Any]", outcome: Connection) -> None:
-    projector, live = Projector(), []
-    failure: tuple[Any, ...] | None = None
-    while (message := queue.get()) is not None:
-        if failure is not None:
-            continue  # drain, so the feeding process never blocks on a full pipe
-        try:
-            if message[0] == "entries":
-                projector.add(message[1])
-            elif message[0] == "live":
-                live += message[2]
-            else:
-                projector.live(message[1], live)
-                live = []
-        except ProjectionError as exc:
-            failure = ("projection error", exc.seq, exc.reason)
-        except Exception:  # reported to the parent, which raises it
-            failure = ("crashed", traceback.format_exc())
-    outcome.send(failure or ("result", projector.finish()))
-
-
-def _can_fork() -> bool:
-    # Celery's pool processes are daemons (which may not have children); forking a process
-    # with other threads running is unsafe. Both replay in-process instead.
-    return (
-        "fork" in multiprocessing.get_all_start_methods()
-        and not multiprocessing.current_process().daemon
-        and threading.active_count() == 1
-    )
-
 
 _DECODER = json.JSONDecoder()
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Replay makes millions of objects that live until it ends and form no cycles; the
+    cyclic garbage collector would scan them over and over (a third of the time)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 @contextmanager
@@ -246,11 +157,12 @@ def _selected(table: str) -> list[str]:
 
 
 def _live_rows(table: str) -> list[tuple[Any, ...]]:
-    """The table's rows as tuples of the projection's values, in `_selected` order.
+    """The table's rows as tuples of the projection's values, in `_selected` order: one
+    query.
 
-    On PostgreSQL, read with psycopg's own C loaders for timestamptz and jsonb: Django's
-    converters (a pure-Python timestamp loader, JSON parsed in `from_db_value`) cost more
-    than the reading itself. The values are the same types.
+    On PostgreSQL, read with psycopg's own loaders for timestamptz (in C) and jsonb:
+    Django's converters (a pure-Python timestamp loader, JSON parsed in `from_db_value`)
+    cost more than the reading itself. The values are the same types.
     """
     model, names = tables()[table], _selected(table)
     if connection.vendor != "postgresql":
@@ -276,42 +188,47 @@ def _compare(
     table: str, expected: dict[tuple[Any, ...], Row], live: list[tuple[Any, ...]]
 ) -> list[str]:
     """Every difference between the rows rebuilt from the ledger and the table's: rows
-    missing, rows extra (or repeated), and each column that differs."""
+    extra (or repeated), rows missing, and each column that differs."""
     names = _selected(table)
     width = len(keys()[table])
-    row_of = getter(names)
-    rebuilt = {key: row_of(row) for key, row in expected.items()}
+    as_stored = getter(names)
     found = {row[:width]: row for row in live}
-    differences = [
-        f"{table} {_show(key)}: in the table {count} times"
-        for key, count in _repeated(found, live, width)
-    ]
-    for key in sorted(found.keys() - rebuilt.keys(), key=repr):
-        differences.append(f"{table} {_show(key)}: in the table but not in the ledger")
-    for key, row in rebuilt.items():
-        stored = found.get(key)
+    repeated = _repeated(table, found, live, width)
+    changed = []
+    for key, row in expected.items():
+        stored = found.pop(key, None)
         if stored is None:
-            differences.append(f"{table} {_show(key)}: in the ledger but missing from the table")
-        elif stored != row:
-            differences += [
+            changed.append(f"{table} {_show(key)}: in the ledger but missing from the table")
+            continue
+        wanted = as_stored(row)
+        if stored != wanted:
+            changed += [
                 f"{table} {_show(key)}: {name} is {value!r} in the table, "
-                f"{wanted!r} from the ledger"
-                for name, value, wanted in zip(names, stored, row, strict=True)
-                if value != wanted
+                f"{rebuilt!r} from the ledger"
+                for name, value, rebuilt in zip(names, stored, wanted, strict=True)
+                if value != rebuilt
             ]
-    return differences
+    extra = [
+        f"{table} {_show(key)}: in the table but not in the ledger"
+        for key in sorted(found, key=repr)
+    ]
+    return repeated + extra + changed
 
 
 def _repeated(
-    found: dict[tuple[Any, ...], Any], live: list[tuple[Any, ...]], width: int
-) -> Iterable[tuple[tuple[Any, ...], int]]:
+    table: str, found: dict[tuple[Any, ...], Any], live: list[tuple[Any, ...]], width: int
+) -> list[str]:
     """Keys that more than one live row holds (only if a unique constraint was dropped)."""
     if len(found) == len(live):
         return []
     counts: dict[tuple[Any, ...], int] = {}
     for row in live:
         counts[row[:width]] = counts.get(row[:width], 0) + 1
-    return sorted(((key, n) for key, n in counts.items() if n > 1), key=repr)
+    return [
+        f"{table} {_show(key)}: in the table {n} times"
+        for key, n in sorted(counts.items(), key=repr)
+        if n > 1
+    ]
 
 
 def _show(key: tuple[Any, ...]) -> str:

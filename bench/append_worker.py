@@ -1,5 +1,8 @@
 """One writer process of the append benchmark: `python -m bench.append_worker MODE ID COUNT START`.
 
+START is a wall-clock time to start at, or `-`: say `ready` on stdout, then start on a line
+from stdin (a barrier that holds however long the writers take to import Django).
+
 MODE is `ledger` (services.append), or a plain ORM insert of a row of the same size into a
 baseline table: `mirror` (`bench.mirror`, a copy of the ledger's table) or `plain`
 (`bench.plain`, `bench.ledger`'s). Each row is its own transaction, as a service call would
@@ -36,11 +39,15 @@ def payload(writer: int, n: int) -> dict[str, object]:
     }
 
 
-def main(mode: str, writer: int, count: int, start_at: float) -> None:
+def main(mode: str, writer: int, count: int, start: str) -> None:
     actor = Actor(f"service:bench-{writer}", f"Benchmark writer {writer}")
     subject = f"model:bench/{writer}"
-    while time.time() < start_at:
-        time.sleep(0.0005)
+    if start == "-":
+        print("ready", flush=True)
+        sys.stdin.readline()
+    else:
+        while time.time() < float(start):
+            time.sleep(0.0005)
     started = time.time()
     for n in range(count):
         if mode == "ledger":
@@ -67,4 +74,4 @@ def main(mode: str, writer: int, count: int, start_at: float) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]))
+    main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])

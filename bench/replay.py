@@ -3,16 +3,17 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/test python -m bench.replay
 
 Works in a database of its own (--database, default `auditreg_bench_replay`) on
-DATABASE_URL's server, which it keeps: building the registry takes most of a run (about 20
-minutes at the default size), so a later run that finds it with --versions versions and at
-least --entries entries only migrates it (--fresh rebuilds it, --drop removes it). The history is
+DATABASE_URL's server, which it keeps: building the registry takes 20 to 40 minutes at the
+default size, so a later run that finds it with --versions versions and at least --entries
+entries only migrates it (--fresh rebuilds it, --drop removes it). The history is
 `bench.registry`'s, built through the real services: --versions versions over --models
-models, with their signatures, stage changes, authorizations, releases and monitoring,
-topped up with monitoring records to --entries entries.
+models, with their signatures, stage changes, authorizations, releases, lineage and
+monitoring, topped up with monitoring records to --entries entries if it has fewer.
 
 Then, best of --rounds, run in turn so the machine's noise hits all alike:
-- the baseline: `SELECT body FROM ledger_entry ORDER BY seq` through a server-side cursor, in
-  a repeatable-read, read-only transaction (what `replay.check()` opens), every row consumed;
+- the baseline: the entries' bodies read as the check reads them (`replay.entry_bodies`:
+  `SELECT body FROM ledger_entry ORDER BY seq` through a server-side cursor, in binary form),
+  in a repeatable-read, read-only transaction (what `replay.check()` opens), every one consumed;
 - the same, with each entry's JSON parsed;
 - `replay.replay()`: every entry parsed and projected into memory, no compare;
 - `replay.check()`, what `manage.py replay_ledger --check` runs: `replay()`, then every
@@ -158,24 +159,25 @@ def snapshot() -> Iterator[None]:
 
 
 def read_entries() -> int:
-    """The baseline: the entries' bodies through a server-side cursor, every row consumed."""
-    from auditreg.ledger.integrity import entry_rows
+    """The baseline: the entries' bodies read as the check reads them (`replay.entry_bodies`),
+    in the same kind of transaction, every one consumed."""
+    from auditreg.facts.replay import entry_bodies
 
     count = 0
     with snapshot():
-        for (body,) in entry_rows("body"):
-            count += len(body) > 0
+        for bodies in entry_bodies():
+            count += sum(len(body) > 0 for body in bodies)
     return count
 
 
 def parse_entries() -> int:
     """Reading the same entries and parsing each one's JSON, nothing more."""
-    from auditreg.ledger.integrity import entry_rows
+    from auditreg.facts.replay import entry_bodies
 
     count = 0
     with snapshot():
-        for (body,) in entry_rows("body"):
-            count += len(json.loads(body))
+        for bodies in entry_bodies():
+            count += sum(len(json.loads(body)) for body in bodies)
     return count
 
 

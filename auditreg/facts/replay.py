@@ -37,7 +37,7 @@ def replay() -> tuple[MemoryStore, Replay]:
     """Apply every ledger entry, from seq 0, to an empty in-memory store."""
     projector = Projector()
     with _collector_paused():
-        for bodies in _entry_batches():
+        for bodies in entry_bodies():
             projector.add(bodies)
     return projector.store, projector.finish()
 
@@ -48,7 +48,7 @@ def check() -> Replay:
     moment."""
     with _snapshot(), _collector_paused():
         projector = Projector()
-        for bodies in _entry_batches():
+        for bodies in entry_bodies():
             projector.add(bodies)
         for table in keys():
             projector.compare(table, _live_rows(table))
@@ -139,9 +139,18 @@ def _snapshot() -> Iterator[None]:
         yield
 
 
-def _entry_batches() -> Iterator[list[bytes]]:
-    """Entry bodies in seq order, in batches (a server-side cursor on PostgreSQL)."""
-    cursor = connection.chunked_cursor()
+def entry_bodies() -> Iterator[list[bytes]]:
+    """Entry bodies in seq order, a batch at a time. On PostgreSQL through a server-side
+    cursor in binary form: bytea arrives as its bytes rather than as hex text, half the data
+    and less work at both ends."""
+    if connection.vendor == "postgresql":
+        connection.ensure_connection()
+        raw = connection.connection.cursor(
+            "replay_entries", binary=True, withhold=connection.get_autocommit()
+        )
+        cursor = connection.make_cursor(raw)  # Django's wrapper: its errors, as for any cursor
+    else:
+        cursor = connection.chunked_cursor()
     try:
         cursor.execute("SELECT body FROM ledger_entry ORDER BY seq")
         while rows := cursor.fetchmany(BATCH):

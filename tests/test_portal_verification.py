@@ -1,16 +1,20 @@
 """Ledger verification runs from the portal, the schedule and the command: one at a time, a
-stuck run does not block forever, a tampered ledger shows as broken at its first bad seq, and
-the dashboard shows the last result. Also the portal's 500 page."""
+stuck run does not block forever, a tampered ledger shows as broken at its first bad seq (also
+in a Celery worker's own process), and the dashboard shows the last result. Runs belong to the
+ledger app and keep the table they had in the portal. Also the portal's 500 page."""
 
 import io
+import multiprocessing
+import threading
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.test import Client
 from django.urls import path
 
 from auditreg.celery import app as celery_app
-from auditreg.ledger import services, tasks
+from auditreg.ledger import integrity, services, tasks
 from auditreg.ledger.models import Entry, VerificationRun
 from auditreg.ledger.verification import start_verification
 from auditreg.urls import handler404, urlpatterns
@@ -107,6 +111,36 @@ def test_a_tampered_ledger_is_broken_at_the_first_bad_seq(people, client):
     board = client.get("/")
     assert "broken" in board.text
     assert f"from entry {bad.seq} on" in board.text
+
+
+def test_a_worker_verifies_in_its_own_process_and_finds_the_tampered_entry(people, monkeypatch):
+    """Celery's pool processes are daemons, which may not have children: the task checks in
+    its own process, a helper thread reading the next batch meanwhile, and stops at the first
+    bad entry with that thread gone and the connection still usable."""
+    entries = append_many(8)
+    services.checkpoint(origin=ORIGIN)
+    bad = entries[3]
+    lift_append_only()
+    tampered = bytes(bad.body).replace(b'"score":"0.8412"', b'"score":"0.9900"')
+    raw("UPDATE ledger_entry SET body = %s WHERE seq = %s", [tampered, bad.seq])
+    monkeypatch.setattr(multiprocessing.current_process(), "daemon", True)
+    # Batches of two: a fetch is still in flight when the check stops at the bad entry.
+    monkeypatch.setattr(integrity, "CHUNK", 2)
+    threads = threading.active_count()
+    run = start_verification(by=VerificationRun.SCHEDULE)
+    assert tasks.verify_ledger_run(run.pk) == VerificationRun.BROKEN
+    run.refresh_from_db()
+    assert run.first_bad_seq == bad.seq
+    assert "hash mismatch" in run.reason
+    assert not multiprocessing.active_children()
+    assert threading.active_count() == threads
+    assert Entry.objects.filter(seq__gte=bad.seq).count() == entries[-1].seq - bad.seq + 1
+
+
+def test_verification_runs_belong_to_the_ledger_and_keep_their_portal_table():
+    assert VerificationRun._meta.app_label == "ledger"
+    assert VerificationRun._meta.db_table == "portal_verificationrun"
+    assert "portal_verificationrun" in connection.introspection.table_names()
 
 
 def test_the_command_records_a_broken_ledger_and_exits_1(people):

@@ -212,7 +212,7 @@ def test_progress_is_reported_each_time_a_multiple_is_passed(ledger, monkeypatch
 
 @pytest.mark.django_db
 def test_verify_ledger_command_prints_progress_lines(ledger, monkeypatch, capfd):
-    # The command checks in a forked child, which writes the progress lines itself.
+    # The command prints them on stderr as the check passes each multiple.
     from auditreg.ledger import integrity
 
     monkeypatch.setattr(integrity, "PROGRESS_EVERY", 10)

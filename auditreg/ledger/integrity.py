@@ -1,15 +1,19 @@
-"""Whole-ledger checks and exports over the database, streamed in constant memory."""
+"""The whole-ledger check over the database, and the streamed reads of entry rows it and the
+export make, in constant memory however long the ledger."""
 
 import multiprocessing
 import threading
-from collections.abc import Callable, Generator, Iterable, Iterator
-from contextlib import closing
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import datetime
+from functools import partial
 from multiprocessing.connection import Connection
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
+from django.db.backends.utils import CursorWrapper
 
 from auditreg.ledger.keys import load_keyring
 from auditreg.ledger.models import Checkpoint
@@ -26,29 +30,36 @@ PROGRESS_EVERY = 100_000
 ENTRY_COLUMNS = "seq, hash, body, subtrees, kind, subject, actor, recorded_at"
 
 Progress = Callable[[int, int], None]
+Batch = list[tuple[Any, ...]]
 
 
-def verify_database(progress: Progress | None = None, *, pipelined: bool = True) -> Verdict:
+def verify_database(progress: Progress | None = None, *, pipelined: bool = False) -> Verdict:
     """Recompute every hash, link and subtree, check seq and time order, every checkpoint's
     signature and root, and that the query columns agree with the hashed bytes.
 
-    Raises LedgerBroken naming the first bad seq. With `pipelined` (and where a child process
-    can be forked), rows are read here and checked in a child process, so reading and
-    checking run on two cores; the checks and verdicts are the same either way.
+    Raises LedgerBroken naming the first bad seq. The rows are read in one transaction, in
+    binary form on PostgreSQL, and checked in this process while a helper thread fetches the
+    next batch. With `pipelined`, where a child process can be forked (not in Celery's pool
+    processes, which are daemons, nor beside other threads), rows are read here and checked
+    in a forked child instead; that is no faster any more (docs/benchmarks.md), and is kept
+    for comparison. The checks and verdicts are the same either way.
     """
     checkpoints = list(Checkpoint.objects.order_by("tree_size"))
     verifier = ChainVerifier(
         load_keyring(), [stored.note for stored in checkpoints], settings.AUDITREG_LEDGER_ORIGIN
     )
     check = _BatchCheck(verifier, _count_entries(), progress, sqlite=connection.vendor == "sqlite")
-    # Closed here, not whenever the generator is collected: the server-side cursor must be
-    # closed while its transaction is still open, even when verification stops early.
-    with closing(_row_batches(ENTRY_COLUMNS)) as batches:
+    # In a transaction PostgreSQL computes rows as they are fetched; a cursor that outlives its
+    # transaction has the whole result computed and stored aside before the first row is sent.
+    # The cursor is closed while the transaction is open, even when verification stops early.
+    with transaction.atomic(), entry_cursor(ENTRY_COLUMNS, binary=True) as cursor:
+        batches = iter(partial(cursor.fetchmany, CHUNK), [])
         if pipelined and _can_fork():
             verdict = _check_in_child_process(check, batches)
         else:
-            for batch in batches:
-                check(batch)
+            with _read_ahead(batches) as ahead:
+                for batch in ahead:
+                    check(batch)
             verdict = verifier.finish()
     # After the stream, so an altered note is reported as such (its signature fails there).
     for stored in checkpoints:
@@ -68,7 +79,7 @@ class _BatchCheck:
         # SQLite hands back naive UTC datetimes; compare like with like.
         self.parse_time = _naive_time if sqlite else datetime.fromisoformat
 
-    def __call__(self, batch: list[tuple[Any, ...]]) -> None:
+    def __call__(self, batch: Batch) -> None:
         add, parse_time = self.verifier.add, self.parse_time
         for seq, stored_hash, body, stored_subtrees, kind, subject, actor, recorded_at in batch:
             document = add(seq, stored_hash, body, stored_subtrees)
@@ -98,9 +109,24 @@ def _can_fork() -> bool:
     )
 
 
-def _check_in_child_process(
-    check: _BatchCheck, batches: Iterable[list[tuple[Any, ...]]]
-) -> Verdict:
+@contextmanager
+def _read_ahead(batches: Iterator[Batch]) -> Iterator[Iterator[Batch]]:
+    """The same batches, each one fetched by a helper thread while the caller checks the one
+    before. A thread waiting for the database does not hold the GIL, so the server prepares
+    the next rows on another core meanwhile. Leaving waits for a fetch still in flight, so the
+    cursor may be closed afterwards."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger-read-ahead") as reader:
+
+        def ahead() -> Iterator[Batch]:
+            pending = reader.submit(next, batches, None)
+            while (batch := pending.result()) is not None:
+                pending = reader.submit(next, batches, None)
+                yield batch
+
+        yield ahead()
+
+
+def _check_in_child_process(check: _BatchCheck, batches: Iterable[Batch]) -> Verdict:
     """Read rows in this process and check them in a forked child, batch by batch.
 
     The pipe between them holds about one batch, so memory stays constant. The child never
@@ -187,19 +213,30 @@ def _count_entries() -> int:
     return int(count)
 
 
-def _row_batches(columns: str) -> Generator[list[tuple[Any, ...]]]:
-    """Entry rows in seq order, in batches (a server-side cursor on PostgreSQL)."""
-    cursor = connection.chunked_cursor()
+@contextmanager
+def entry_cursor(columns: str, *, binary: bool = False) -> Iterator[CursorWrapper]:
+    """A cursor over entry rows in seq order, for fetching in batches; closed on leaving.
+
+    On PostgreSQL a server-side cursor. With `binary`, PostgreSQL sends values in binary form:
+    bytea columns arrive as their bytes rather than as hex text, less work at both ends.
+    """
+    if binary and connection.vendor == "postgresql":
+        connection.ensure_connection()
+        raw = connection.connection.cursor(
+            "ledger_entry_rows", binary=True, withhold=connection.get_autocommit()
+        )
+        cursor = connection.make_cursor(raw)  # Django's wrapper: its errors, as for any cursor
+    else:
+        cursor = connection.chunked_cursor()
     try:
         cursor.execute(f"SELECT {columns} FROM ledger_entry ORDER BY seq")  # noqa: S608
-        while rows := cursor.fetchmany(CHUNK):
-            yield rows
+        yield cursor
     finally:
         cursor.close()
 
 
 def entry_rows(columns: str) -> Iterator[tuple[Any, ...]]:
     """Entry rows in seq order, streamed (inside a transaction on PostgreSQL)."""
-    with closing(_row_batches(columns)) as batches:
-        for batch in batches:
-            yield from batch
+    with entry_cursor(columns) as cursor:
+        while rows := cursor.fetchmany(CHUNK):
+            yield from rows

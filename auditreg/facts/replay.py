@@ -13,6 +13,7 @@ from django.utils.module_loading import import_string
 
 from auditreg.facts.kernel import Fact, MemoryStore, Row, Store, getter
 from auditreg.facts.projections import keys, projections, tables
+from auditreg.ledger.integrity import entry_cursor
 from auditreg.ledger.services import lock_ledger
 
 MAX_REPORTED = 50
@@ -119,7 +120,7 @@ _DECODER = json.JSONDecoder()
 @contextmanager
 def _collector_paused() -> Iterator[None]:
     """Replay makes millions of objects that live until it ends and form no cycles; the
-    cyclic garbage collector would scan them over and over (a third of the time)."""
+    cyclic garbage collector would scan them over and over (a quarter of a check's time)."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -140,23 +141,11 @@ def _snapshot() -> Iterator[None]:
 
 
 def entry_bodies() -> Iterator[list[bytes]]:
-    """Entry bodies in seq order, a batch at a time. On PostgreSQL through a server-side
-    cursor in binary form: bytea arrives as its bytes rather than as hex text, half the data
-    and less work at both ends."""
-    if connection.vendor == "postgresql":
-        connection.ensure_connection()
-        raw = connection.connection.cursor(
-            "replay_entries", binary=True, withhold=connection.get_autocommit()
-        )
-        cursor = connection.make_cursor(raw)  # Django's wrapper: its errors, as for any cursor
-    else:
-        cursor = connection.chunked_cursor()
-    try:
-        cursor.execute("SELECT body FROM ledger_entry ORDER BY seq")
+    """Entry bodies in seq order, a batch at a time (in binary form on PostgreSQL: bytea as
+    its bytes rather than as hex text)."""
+    with entry_cursor("body", binary=True) as cursor:
         while rows := cursor.fetchmany(BATCH):
             yield [bytes(body) for (body,) in rows]
-    finally:
-        cursor.close()
 
 
 def _selected(table: str) -> list[str]:
